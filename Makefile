@@ -1,0 +1,53 @@
+# citypulse developer commands. `make help` lists them.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PKGDIRS := citypulse schemas producers streams dashboards tests benchmarks
+
+.DEFAULT_GOAL := help
+.PHONY: help install install-dev demo lint typecheck test bench ci clean
+
+help:  ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+install: $(BIN)/python  ## create .venv and install citypulse
+	$(BIN)/pip install --quiet -e .
+
+install-dev: $(BIN)/python  ## create .venv and install citypulse with the test tools
+	$(BIN)/pip install --quiet -e '.[dev]'
+
+demo: install  ## install, then run the demo
+	$(BIN)/citypulse demo
+
+# mypy cannot follow setuptools' editable finder for package-dir mappings, so it
+# checks a symlink view of the package as it is installed.
+.typecheck: $(wildcard citypulse/*)
+	rm -rf .typecheck && mkdir -p .typecheck/citypulse
+	for f in citypulse/*; do ln -s "$$PWD/$$f" .typecheck/citypulse/; done
+	for d in schemas producers streams dashboards tests; do ln -s "$$PWD/$$d" .typecheck/citypulse/$$d; done
+
+typecheck: .typecheck  ## mypy (strict) on the package
+	MYPYPATH=.typecheck $(BIN)/mypy -p citypulse
+	$(BIN)/mypy benchmarks
+
+lint:  ## ruff (lint + format check) and mypy
+	$(BIN)/ruff check $(PKGDIRS)
+	$(BIN)/ruff format --check $(PKGDIRS)
+	$(MAKE) --no-print-directory typecheck
+
+test: install-dev  ## install with test tools, lint, run the whole suite
+	$(MAKE) --no-print-directory lint
+	$(BIN)/pytest
+
+bench: install  ## run the benchmarks (figures printed, nothing asserted)
+	$(BIN)/python benchmarks/bench_core.py
+
+ci:  ## what CI runs on a clean clone
+	bash .ci/run
+
+clean:  ## remove the venv and caches
+	rm -rf $(VENV) .typecheck .pytest_cache .mypy_cache .ruff_cache .hypothesis
