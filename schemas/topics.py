@@ -1,0 +1,93 @@
+"""Topic names and the event union each input topic carries (CONTRACT §2)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Final
+
+from pydantic import Field, TypeAdapter
+
+from .document import DocumentReceived, DocumentSent
+from .dossier import (
+    DossierAccepted,
+    DossierRated,
+    DossierResolved,
+    DossierResultReturned,
+    DossierSubmitted,
+    DossierSupplemented,
+    DossierSupplementRequested,
+    DossierWithdrawn,
+)
+
+__all__ = [
+    "DEAD_LETTER_TOPIC",
+    "DOCUMENT_TOPIC",
+    "DOSSIER_TOPIC",
+    "INPUT_TOPICS",
+    "DocumentEvent",
+    "DossierEvent",
+    "Event",
+    "TopicSpec",
+    "topic_for_event",
+]
+
+DOSSIER_TOPIC: Final = "citypulse.dossier-events"
+DOCUMENT_TOPIC: Final = "citypulse.document-events"
+DEAD_LETTER_TOPIC: Final = "citypulse.dead-letter"
+
+DossierEvent = Annotated[
+    DossierSubmitted
+    | DossierAccepted
+    | DossierSupplementRequested
+    | DossierSupplemented
+    | DossierResolved
+    | DossierResultReturned
+    | DossierWithdrawn
+    | DossierRated,
+    Field(discriminator="event_type"),
+]
+DocumentEvent = Annotated[DocumentSent | DocumentReceived, Field(discriminator="event_type")]
+
+#: Any event of any input topic.
+Event = (
+    DossierSubmitted
+    | DossierAccepted
+    | DossierSupplementRequested
+    | DossierSupplemented
+    | DossierResolved
+    | DossierResultReturned
+    | DossierWithdrawn
+    | DossierRated
+    | DocumentSent
+    | DocumentReceived
+)
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    """An input topic: its name, the field that is its message key, and its event union."""
+
+    name: str
+    key_field: str
+    union: Any
+    adapter: TypeAdapter[Any] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "adapter", TypeAdapter(self.union))
+
+    @property
+    def event_types(self) -> tuple[str, ...]:
+        members = self.union.__args__[0].__args__
+        return tuple(m.model_fields["event_type"].annotation.__args__[0] for m in members)
+
+
+INPUT_TOPICS: Final[dict[str, TopicSpec]] = {
+    DOSSIER_TOPIC: TopicSpec(DOSSIER_TOPIC, "dossier_id", DossierEvent),
+    DOCUMENT_TOPIC: TopicSpec(DOCUMENT_TOPIC, "document_id", DocumentEvent),
+}
+
+
+def topic_for_event(event: Event) -> TopicSpec:
+    """The input topic an event belongs on."""
+    prefix = event.event_type.split(".", 1)[0]
+    return INPUT_TOPICS[DOSSIER_TOPIC if prefix == "dossier" else DOCUMENT_TOPIC]
