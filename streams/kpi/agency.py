@@ -1,0 +1,241 @@
+"""Per-agency aggregates: counters, histograms, today's counters, open deadlines.
+
+One :class:`AgencyAggregate` per (province, agency) label pair; :class:`AgencyBook` holds
+them and implements :class:`~.sink.AgencySink`, so reducers can write to it directly.
+Everything here is plain data (dicts, lists, numbers) so that it can be serialised.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right, insort
+from dataclasses import dataclass, field
+from typing import Any
+
+from .clock import LocalDays
+from .config import KpiConfig
+from .sink import AgencyKey
+
+__all__ = ["TODAY_COUNTERS", "AgencyAggregate", "AgencyBook"]
+
+#: Counters of the current local day, behind the "today" ratios.
+TODAY_COUNTERS = (
+    "received",
+    "received_online",
+    "received_full_process",
+    "resolved",
+    "resolved_on_time",
+    "results_returned",
+    "results_online",
+    "ratings",
+    "ratings_satisfied",
+    "documents_sent",
+    "documents_electronic",
+    "documents_signed",
+)
+
+
+def _zero_today() -> dict[str, int]:
+    return dict.fromkeys(TODAY_COUNTERS, 0)
+
+
+@dataclass(slots=True)
+class AgencyAggregate:
+    """Everything citypulse knows about one agency, independent of any one entity.
+
+    Label-valued counters are keyed by the label values joined with ``/``
+    (``received["online/full_process"]``). Histograms keep per-bucket (non-cumulative)
+    counts, the last one for ``+Inf``.
+    """
+
+    province: str
+    agency: str
+    received: dict[str, int] = field(default_factory=dict)
+    resolved: dict[str, int] = field(default_factory=dict)
+    withdrawn: int = 0
+    results_returned: dict[str, int] = field(default_factory=dict)
+    ratings: dict[str, int] = field(default_factory=dict)
+    documents_sent: dict[str, int] = field(default_factory=dict)
+    open: int = 0
+    open_due: list[float] = field(default_factory=list)
+    awaiting: list[float] = field(default_factory=list)
+    pending: dict[str, tuple[float, str, str]] = field(default_factory=dict)
+    processing_buckets: list[int] = field(default_factory=list)
+    processing_sum: float = 0.0
+    delivery_buckets: list[int] = field(default_factory=list)
+    delivery_sum: float = 0.0
+    day: str = ""
+    today: dict[str, int] = field(default_factory=_zero_today)
+
+    # -- today -------------------------------------------------------------------------
+    def _today(self, day: str) -> dict[str, int] | None:
+        """Today's counters if ``day`` is (or starts) the aggregate's current day, else None."""
+        if day == self.day:
+            return self.today
+        if day > self.day:
+            self.day = day
+            self.today = _zero_today()
+            return self.today
+        return None  # an event of an earlier day: counted in totals, not in today's ratios
+
+    # -- resolutions ---------------------------------------------------------------------
+    def count_resolution(self, day: str, outcome: str, on_time: bool) -> None:
+        label = f"{outcome}/{'on_time' if on_time else 'late'}"
+        self.resolved[label] = self.resolved.get(label, 0) + 1
+        today = self._today(day)
+        if today is not None:
+            today["resolved"] += 1
+            today["resolved_on_time"] += on_time
+
+    def settle(self, now: float, lateness: float) -> None:
+        """Count as late the pending resolutions whose acceptance can no longer arrive in time.
+
+        An acceptance that occurred no later than a resolution at ``r`` is late once stream
+        time passes ``r + lateness``; from then on the resolution can only be late.
+        """
+        if not self.pending:
+            return
+        limit = now - lateness
+        for dossier_id, (resolved_at, day, outcome) in list(self.pending.items()):
+            if resolved_at < limit:
+                del self.pending[dossier_id]
+                self.count_resolution(day, outcome, on_time=False)
+
+    # -- histograms ----------------------------------------------------------------------
+    @staticmethod
+    def observe(counts: list[int], bounds: tuple[float, ...], value: float) -> None:
+        if not counts:
+            counts.extend([0] * (len(bounds) + 1))
+        counts[bisect_left(bounds, value)] += 1  # le semantics: value <= bound
+
+    # -- reading -------------------------------------------------------------------------
+    def overdue(self, now: float) -> int:
+        """Open accepted dossiers whose deadline has passed (``now > due_at``)."""
+        return bisect_left(self.open_due, now)
+
+    def due_soon(self, now: float, horizon: float) -> int:
+        """Open accepted dossiers not overdue and due within ``horizon`` (``now <= due_at``)."""
+        return bisect_right(self.open_due, now + horizon) - bisect_left(self.open_due, now)
+
+    def undelivered(self, now: float, after: float) -> int:
+        """Documents not received and sent more than ``after`` seconds ago."""
+        return bisect_left(self.awaiting, now - after)
+
+    def today_at(self, day: str) -> dict[str, int]:
+        return self.today if day == self.day else _zero_today()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__slots__}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AgencyAggregate:
+        agg = cls(**data)
+        agg.pending = {k: tuple(v) for k, v in agg.pending.items()}  # type: ignore[misc]
+        return agg
+
+
+class AgencyBook:
+    """The aggregates of every agency, written to by reducers through the sink methods."""
+
+    def __init__(self, config: KpiConfig, days: LocalDays) -> None:
+        self.config = config
+        self.days = days
+        self.aggregates: dict[AgencyKey, AgencyAggregate] = {}
+
+    def get(self, key: AgencyKey) -> AgencyAggregate:
+        agg = self.aggregates.get(key)
+        if agg is None:
+            agg = self.aggregates[key] = AgencyAggregate(*key)
+        return agg
+
+    def settle(self, now: float) -> None:
+        for agg in self.aggregates.values():
+            agg.settle(now, self.config.allowed_lateness)
+
+    # -- AgencySink ----------------------------------------------------------------------
+    def received(self, key: AgencyKey, day: str, channel: str, service_level: str) -> None:
+        agg = self.get(key)
+        label = f"{channel}/{service_level}"
+        agg.received[label] = agg.received.get(label, 0) + 1
+        today = agg._today(day)
+        if today is not None:
+            today["received"] += 1
+            today["received_online"] += channel == "online"
+            today["received_full_process"] += service_level == "full_process"
+
+    def opened(self, key: AgencyKey, delta: int) -> None:
+        self.get(key).open += delta
+
+    def due_added(self, key: AgencyKey, due_at: float) -> None:
+        insort(self.get(key).open_due, due_at)
+
+    def due_removed(self, key: AgencyKey, due_at: float) -> None:
+        dues = self.get(key).open_due
+        del dues[bisect_left(dues, due_at)]
+
+    def resolved(
+        self,
+        key: AgencyKey,
+        dossier_id: str,
+        resolved_at: float,
+        day: str,
+        outcome: str,
+        on_time: bool | None,
+    ) -> None:
+        agg = self.get(key)
+        if on_time is None:
+            agg.pending[dossier_id] = (resolved_at, day, outcome)
+        else:
+            agg.count_resolution(day, outcome, on_time)
+
+    def resolution_settled(self, key: AgencyKey, dossier_id: str, on_time: bool) -> None:
+        agg = self.get(key)
+        pending = agg.pending.pop(dossier_id, None)
+        if pending is not None:
+            _, day, outcome = pending
+            agg.count_resolution(day, outcome, on_time)
+
+    def processed(self, key: AgencyKey, seconds: float) -> None:
+        agg = self.get(key)
+        agg.observe(agg.processing_buckets, self.config.processing_buckets, seconds)
+        agg.processing_sum += seconds
+
+    def withdrawn(self, key: AgencyKey) -> None:
+        self.get(key).withdrawn += 1
+
+    def result_returned(self, key: AgencyKey, day: str, delivery: str) -> None:
+        agg = self.get(key)
+        agg.results_returned[delivery] = agg.results_returned.get(delivery, 0) + 1
+        today = agg._today(day)
+        if today is not None:
+            today["results_returned"] += 1
+            today["results_online"] += delivery != "counter"
+
+    def rated(self, key: AgencyKey, day: str, satisfied: bool) -> None:
+        agg = self.get(key)
+        label = "true" if satisfied else "false"
+        agg.ratings[label] = agg.ratings.get(label, 0) + 1
+        today = agg._today(day)
+        if today is not None:
+            today["ratings"] += 1
+            today["ratings_satisfied"] += satisfied
+
+    def sent(self, key: AgencyKey, day: str, fmt: str, signed: bool) -> None:
+        agg = self.get(key)
+        label = f"{fmt}/{'true' if signed else 'false'}"
+        agg.documents_sent[label] = agg.documents_sent.get(label, 0) + 1
+        today = agg._today(day)
+        if today is not None:
+            electronic = fmt == "electronic"
+            today["documents_sent"] += 1
+            today["documents_electronic"] += electronic
+            today["documents_signed"] += electronic and signed
+
+    def awaiting(self, key: AgencyKey, sent_at: float) -> None:
+        insort(self.get(key).awaiting, sent_at)
+
+    def delivered(self, key: AgencyKey, sent_at: float, seconds: float, awaited: bool) -> None:
+        agg = self.get(key)
+        if awaited:
+            del agg.awaiting[bisect_left(agg.awaiting, sent_at)]
+        agg.observe(agg.delivery_buckets, self.config.delivery_buckets, seconds)
+        agg.delivery_sum += seconds

@@ -1,0 +1,72 @@
+"""One document's state, and how document events change it and the agency aggregates.
+
+Document KPIs are attributed to the sending agency (CONTRACT §5), so nothing is counted
+for a document until its ``document.sent`` event is known.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from citypulse.schemas import DocumentReceived, DocumentSent
+from citypulse.schemas.document import DocumentEventBase
+
+from .outcome import APPLIED, CONFLICT, Outcome
+from .sink import AgencyKey, AgencySink
+
+__all__ = ["DocumentRecord", "apply_document_event"]
+
+
+@dataclass(slots=True)
+class DocumentRecord:
+    key: AgencyKey
+    last_at: float
+    event_ids: list[str] = field(default_factory=list)
+    sent_at: float | None = None
+    received_at: float | None = None
+
+    @property
+    def is_open(self) -> bool:
+        """Sent and not yet received."""
+        return self.sent_at is not None and self.received_at is None
+
+    @property
+    def in_progress(self) -> bool:
+        """State is kept while the document is in flight."""
+        return self.is_open
+
+    def to_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__slots__}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DocumentRecord:
+        return cls(**{**data, "key": tuple(data["key"])})
+
+
+def apply_document_event(
+    rec: DocumentRecord,
+    event: DocumentEventBase,
+    t: float,
+    day: str,
+    sink: AgencySink,
+    event_key: AgencyKey,
+) -> Outcome:
+    """Fold ``event`` into ``rec`` and ``sink``; ``event_key``: the label key of its envelope."""
+    if isinstance(event, DocumentSent):
+        if rec.sent_at is not None:
+            return CONFLICT
+        rec.sent_at = t
+        rec.key = event_key
+        sink.sent(event_key, day, event.format, event.signed)
+        if rec.received_at is None:
+            sink.awaiting(event_key, t)
+        else:
+            sink.delivered(event_key, t, rec.received_at - t, awaited=False)
+    elif isinstance(event, DocumentReceived):
+        if rec.received_at is not None:
+            return CONFLICT
+        rec.received_at = t
+        if rec.sent_at is not None:
+            sink.delivered(rec.key, rec.sent_at, t - rec.sent_at, awaited=True)
+    return APPLIED

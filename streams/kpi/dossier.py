@@ -1,0 +1,162 @@
+"""One dossier's state, and how each dossier event changes it and the agency aggregates.
+
+The facts a dossier contributes depend only on the set of its events, never on the order
+they arrive in (within the allowed lateness): every step is a slot filled once, and each
+fact is emitted when the slots it needs are filled, whichever came first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from citypulse.schemas import (
+    DossierAccepted,
+    DossierRated,
+    DossierResolved,
+    DossierResultReturned,
+    DossierSubmitted,
+    DossierWithdrawn,
+)
+from citypulse.schemas.dossier import DossierEventBase
+
+from .outcome import APPLIED, CONFLICT, Outcome
+from .sink import AgencyKey, AgencySink
+
+__all__ = ["DossierRecord", "apply_dossier_event"]
+
+
+@dataclass(slots=True)
+class DossierRecord:
+    """What is known of one dossier.
+
+    ``key`` is the (province, agency) the dossier's facts are counted under: that of its
+    ``dossier.submitted`` event, or, until (unless) that event is seen, the envelope of
+    the first event applied.
+    """
+
+    key: AgencyKey
+    last_at: float
+    event_ids: list[str] = field(default_factory=list)
+    submitted_at: float | None = None
+    channel: str | None = None
+    service_level: str | None = None
+    accepted_at: float | None = None
+    due_at: float | None = None
+    closed: str | None = None  # "resolved" | "withdrawn"
+    closed_at: float | None = None
+    outcome: str | None = None
+    resolution_pending: bool = False
+    delivery: str | None = None
+    score: int | None = None
+
+    @property
+    def is_open(self) -> bool:
+        """Submitted and not yet resolved or withdrawn (the backlog)."""
+        return self.submitted_at is not None and self.closed is None
+
+    @property
+    def in_progress(self) -> bool:
+        """Submitted or accepted, and not closed: its state is kept until it is closed.
+
+        (Not only open ones: a dossier whose submission was late, or predates citypulse,
+        still needs its acceptance to judge its resolution on time or late.)
+        """
+        return self.closed is None and (
+            self.submitted_at is not None or self.accepted_at is not None
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__slots__}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DossierRecord:
+        return cls(**{**data, "key": tuple(data["key"])})
+
+
+def apply_dossier_event(
+    rec: DossierRecord,
+    event: DossierEventBase,
+    t: float,
+    day: str,
+    sink: AgencySink,
+    event_key: AgencyKey,
+) -> Outcome:
+    """Fold ``event`` (at unix time ``t``, local ``day``) into ``rec`` and ``sink``.
+
+    ``event_key`` is the label key of the event's own envelope; a submission sets the
+    dossier's key to it (a dossier's dimensions are those of its submission).
+    """
+    key = rec.key
+    match event:
+        case DossierSubmitted():
+            if rec.submitted_at is not None:
+                return CONFLICT
+            rec.key = key = event_key
+            rec.submitted_at = t
+            rec.channel = event.channel
+            rec.service_level = event.service_level
+            sink.received(key, day, event.channel, event.service_level)
+            if rec.closed is None:
+                sink.opened(key, 1)
+                if rec.due_at is not None:
+                    sink.due_added(key, rec.due_at)
+            elif rec.closed == "resolved" and rec.closed_at is not None:
+                sink.processed(key, rec.closed_at - t)
+
+        case DossierAccepted():
+            if rec.accepted_at is not None:
+                return CONFLICT
+            due_at = event.due_at.timestamp()
+            rec.accepted_at = t
+            rec.due_at = due_at
+            if rec.is_open:
+                sink.due_added(key, due_at)
+            elif rec.resolution_pending and rec.closed_at is not None and t <= rec.closed_at:
+                rec.resolution_pending = False
+                sink.resolution_settled(key, event.dossier_id, rec.closed_at <= due_at)
+
+        case DossierResolved():
+            if rec.closed is not None:
+                return CONFLICT
+            _close(rec, "resolved", t, sink)
+            rec.outcome = event.outcome
+            on_time: bool | None = None
+            if rec.accepted_at is not None and rec.due_at is not None and rec.accepted_at <= t:
+                on_time = t <= rec.due_at
+            else:
+                rec.resolution_pending = True
+            sink.resolved(key, event.dossier_id, t, day, event.outcome, on_time)
+            if rec.submitted_at is not None:
+                sink.processed(key, t - rec.submitted_at)
+
+        case DossierResultReturned():
+            if rec.delivery is not None:
+                return CONFLICT
+            rec.delivery = event.delivery
+            sink.result_returned(key, day, event.delivery)
+
+        case DossierRated():
+            if rec.score is not None:
+                return CONFLICT
+            rec.score = event.score
+            sink.rated(key, day, event.score >= 4)
+
+        case DossierWithdrawn():
+            if rec.closed is not None:
+                return CONFLICT
+            _close(rec, "withdrawn", t, sink)
+            sink.withdrawn(key)
+
+        case _:  # supplement requested / supplemented: in the lifecycle, in no KPI
+            pass
+    return APPLIED
+
+
+def _close(rec: DossierRecord, how: str, t: float, sink: AgencySink) -> None:
+    if rec.is_open:
+        sink.opened(rec.key, -1)
+        if rec.due_at is not None:
+            sink.due_removed(rec.key, rec.due_at)
+    rec.closed = how
+    rec.closed_at = t
