@@ -1,0 +1,194 @@
+"""A seeded, deterministic simulator of a province's e-government event streams.
+
+Dossiers arrive by two processes: the one-stop counter and post (office hours, with a
+morning peak five times the rest of the day) and the online portal (around the clock,
+quieter at night and at weekends). Each arrival draws a procedure and an agency from the
+reference data and generates its whole lifecycle; documents are sent between agencies in
+office hours. Events come out in event-time order, then pass through the fault injector.
+Everything is drawn from one ``random.Random(seed)``: the same config gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import math
+import random
+from collections.abc import Callable, Iterator
+from datetime import datetime
+
+from citypulse.schemas import DOCUMENT_TOPIC, DOSSIER_TOPIC, Agency, Procedure, Reference
+
+from .calendar import WORK_PERIODS, WorkCalendar
+from .faults import CleanEvent, FaultInjector, Message
+from .lifecycles import AgencyTraits, Lifecycles, TimedEvent
+from .profile import SimulationConfig
+
+__all__ = ["Simulator"]
+
+_HOUR = 3600
+_DAY = 86400
+_PEAK = (8 * _HOUR, 10 * _HOUR)  # morning counter peak
+_PEAK_FACTOR = 5.0
+
+
+def _office_weight(seconds_of_day: int) -> float:
+    for start, end in WORK_PERIODS:
+        if start <= seconds_of_day < end:
+            return _PEAK_FACTOR if _PEAK[0] <= seconds_of_day < _PEAK[1] else 1.0
+    return 0.0
+
+
+def _portal_weight(seconds_of_day: int) -> float:
+    return 1.0 if 6 * _HOUR <= seconds_of_day < 22 * _HOUR else 0.15
+
+
+def _daily_integral(weight: Callable[[int], float]) -> float:
+    return sum(weight(s) for s in range(0, _DAY, 60)) * 60
+
+
+class _Arrivals:
+    """Arrival times of a non-homogeneous Poisson process, by thinning."""
+
+    def __init__(
+        self,
+        rng: random.Random,
+        calendar: WorkCalendar,
+        per_working_day: float,
+        weight: Callable[[int], float],
+        weekend_factor: float,
+        start: float,
+    ) -> None:
+        self.rng, self.calendar, self.weight = rng, calendar, weight
+        self.weekend_factor = weekend_factor
+        self.scale = per_working_day / _daily_integral(weight)  # arrivals per second per weight
+        self.max_rate = self.scale * max(weight(s) for s in range(0, _DAY, 60))
+        self.t = start
+
+    def next(self) -> int:
+        while True:
+            self.t += self.rng.expovariate(self.max_rate)
+            rate = self.scale * self.weight(self.calendar.seconds_of_day(self.t))
+            if not self.calendar.is_working_day(self.t):
+                rate *= self.weekend_factor
+            if self.rng.random() * self.max_rate < rate:
+                return int(self.t)
+
+
+class Simulator:
+    """``messages()`` is an endless, deterministic stream of :class:`Message`."""
+
+    def __init__(self, reference: Reference, config: SimulationConfig | None = None) -> None:
+        self.reference = reference
+        self.config = config or SimulationConfig()
+        self.rng = random.Random(self.config.seed)
+        self.calendar = WorkCalendar(reference.timezone, self.config.start)
+        self.lifecycles = Lifecycles(
+            self.rng, self.calendar, reference.province, self.config.profile
+        )
+        self.traits = {a.code: self._draw_traits(a) for a in reference.agencies}
+        self._procedure_slots = [
+            (proc, agency) for proc in reference.procedures for agency in reference.handlers(proc)
+        ]
+        self._procedure_weights = list(
+            itertools.accumulate(p.daily_volume for p, _ in self._procedure_slots)
+        )
+        self._online_slots = [
+            (p, a) for p, a in self._procedure_slots if p.service_level != "offline"
+        ]
+        self._online_weights = list(
+            itertools.accumulate(p.daily_volume for p, _ in self._online_slots)
+        )
+        self._senders = list(reference.agencies)
+        self._sender_weights = list(
+            itertools.accumulate(
+                {"province": 6.0, "district": 4.0, "commune": 1.0}[a.level] for a in self._senders
+            )
+        )
+
+    def _draw_traits(self, agency: Agency) -> AgencyTraits:
+        p, rng = self.config.profile, self.rng
+        spread = math.exp(rng.gauss(0.0, 0.5))
+        late = self.config.agency_late_share.get(agency.code, min(0.5, p.late_share * spread))
+        electronic = 1 - min(0.5, (1 - p.electronic_share) * math.exp(rng.gauss(0.0, 0.6)))
+        signed = 1 - min(0.5, (1 - p.signed_share) * math.exp(rng.gauss(0.0, 0.6)))
+        return AgencyTraits(late, electronic, signed)
+
+    # -- the clean stream ----------------------------------------------------------------
+    def events(self) -> Iterator[CleanEvent]:
+        """Clean events in event-time order (no faults)."""
+        cfg, cal, rng = self.config, self.calendar, self.rng
+        start = cfg.start.timestamp()
+        per_day = cfg.volume * sum(p.daily_volume for p, _ in self._procedure_slots)
+        share = cfg.profile.online_share
+        counter = _Arrivals(rng, cal, per_day * (1 - share), _office_weight, 0.0, start)
+        portal = _Arrivals(rng, cal, per_day * share, _portal_weight, 0.4, start)
+        docs = _Arrivals(
+            rng, cal, per_day * cfg.profile.documents_per_dossier, _office_weight, 0.02, start
+        )
+        next_at = {"counter": counter.next(), "portal": portal.next(), "docs": docs.next()}
+        pending: list[tuple[int, int, str, str, dict[str, object]]] = []
+        seq = itertools.count()
+        serial = itertools.count(1)
+
+        def push(topic: str, key: str, timed: list[TimedEvent]) -> None:
+            for t, payload in timed:
+                heapq.heappush(pending, (t, next(seq), topic, key, payload))
+
+        while True:
+            source = min(next_at, key=next_at.__getitem__)
+            now = next_at[source]
+            while pending and pending[0][0] <= now:
+                t, _, topic, key, payload = heapq.heappop(pending)
+                yield t, topic, key, payload
+            n = next(serial)
+            if source == "docs":
+                sender = rng.choices(self._senders, cum_weights=self._sender_weights)[0]
+                receiver = rng.choice([a for a in self._senders if a is not sender])
+                doc_id = f"VB-{sender.code}-{n:07d}"
+                push(
+                    DOCUMENT_TOPIC,
+                    doc_id,
+                    self.lifecycles.document(
+                        doc_id, now, sender, receiver, self.traits[sender.code]
+                    ),
+                )
+                next_at["docs"] = docs.next()
+                continue
+            procedure, agency = self._draw_procedure(online=source == "portal")
+            if source == "portal":
+                channel = "online"
+                next_at["portal"] = portal.next()
+            else:
+                channel = "postal" if rng.random() < cfg.profile.postal_share else "counter"
+                next_at["counter"] = counter.next()
+            day = datetime.fromtimestamp(now, self.lifecycles.tz).strftime("%y%m%d")
+            dossier_id = f"{agency.code}-{day}-{n:07d}"
+            timed = self.lifecycles.dossier(
+                dossier_id, now, procedure, agency, channel, self.traits[agency.code]
+            )
+            push(DOSSIER_TOPIC, dossier_id, timed)
+
+    def _draw_procedure(self, online: bool) -> tuple[Procedure, Agency]:
+        slots, weights = (
+            (self._online_slots, self._online_weights)
+            if online
+            else (self._procedure_slots, self._procedure_weights)
+        )
+        return self.rng.choices(slots, cum_weights=weights)[0]
+
+    # -- messages ------------------------------------------------------------------------
+    def messages(self, until: datetime | None = None) -> Iterator[Message]:
+        """Messages with faults injected; endless, or up to simulated time ``until``."""
+        clean: Iterator[CleanEvent] = self.events()
+        if until is not None:
+            end = until.timestamp()
+            clean = itertools.takewhile(lambda e: e[0] <= end, clean)
+        injector = FaultInjector(
+            self.config.faults, self.config.allowed_lateness, random.Random(self.config.seed + 1)
+        )
+        return injector.run(clean)
+
+    def take(self, n: int) -> list[Message]:
+        """The first ``n`` messages."""
+        return list(itertools.islice(self.messages(), n))
