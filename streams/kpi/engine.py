@@ -67,6 +67,7 @@ class KpiEngine:
         if refused is not None:
             return refused
         key = self.labels.key(event.province, event.agency)
+        rec = self.dossiers.get(event.dossier_id)  # advancing stream time may have released it
         if rec is None:
             rec = self.dossiers[event.dossier_id] = DossierRecord(key, t)
         outcome = apply_dossier_event(rec, event, t, self.days.day(t), self.book, key)
@@ -80,6 +81,7 @@ class KpiEngine:
         if refused is not None:
             return refused
         key = self.labels.key(event.province, event.agency)
+        rec = self.documents.get(event.document_id)  # advancing stream time may have released it
         if rec is None:
             rec = self.documents[event.document_id] = DocumentRecord(key, t)
         outcome = apply_document_event(rec, event, t, self.days.day(t), self.book, key)
@@ -116,7 +118,11 @@ class KpiEngine:
             _, kind, entity_id = heapq.heappop(releases)
             table: dict[str, Any] = self.dossiers if kind == _DOSSIER else self.documents
             rec = table.get(entity_id)
-            if rec is not None and not rec.in_progress and rec.last_at + self.config.retention < now:
+            if (
+                rec is not None
+                and not rec.in_progress
+                and rec.last_at + self.config.retention < now
+            ):
                 del table[entity_id]
 
     def advance_to(self, now: float) -> None:
@@ -179,4 +185,3 @@ class KpiEngine:
                     engine._releases.append((rec.last_at + retention, kind, entity_id))
         heapq.heapify(engine._releases)
         return engine
-
