@@ -66,6 +66,8 @@ class FaultInjector:
         late: list[tuple[float, Message]] = []  # (deliver once stream passes)
         stream = float("-inf")
         for t, topic, key, payload in clean:
+            if stream == float("-inf"):
+                stream = float(t)  # messages before the first event are stamped with its time
             # release what must arrive before an event at t could make it late
             keep = []
             for deadline, countdown, msg in soon:

@@ -1,0 +1,1 @@
+"""Test support: event builders, the reference oracle and comparison helpers."""

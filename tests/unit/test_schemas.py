@@ -1,0 +1,194 @@
+"""Event schemas: what is accepted, what is rejected and why (CONTRACT §2-§3)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+from citypulse.schemas import (
+    DOCUMENT_TOPIC,
+    DOSSIER_TOPIC,
+    INPUT_TOPICS,
+    DecodeError,
+    DossierSubmitted,
+    decode,
+)
+from citypulse.schemas.export import export_json_schemas
+from citypulse.schemas.privacy import PERSONAL_FIELDS, scrub
+
+SUBMITTED: dict[str, Any] = {
+    "event_id": "6f9619ff-8b86-4011-b42d-00c04fc964ff",
+    "event_type": "dossier.submitted",
+    "schema_version": 1,
+    "occurred_at": "2026-03-02T08:15:00+07:00",
+    "province": "TTH",
+    "agency": "SKHDT",
+    "dossier_id": "SKHDT-260302-0000001",
+    "procedure_code": "1.001612.000.00.00.H57",
+    "district": "HUE",
+    "channel": "online",
+    "service_level": "full_process",
+}
+SENT: dict[str, Any] = {
+    "event_id": "0b8f0a7e-2f0c-4d55-9a53-3f6f5bb2a001",
+    "event_type": "document.sent",
+    "schema_version": 1,
+    "occurred_at": "2026-03-02T09:00:00+07:00",
+    "province": "TTH",
+    "agency": "VPUBND",
+    "document_id": "VB-VPUBND-0000001",
+    "receiver_agency": "SNV",
+    "format": "electronic",
+    "signed": True,
+    "urgency": "normal",
+}
+
+
+def raw(base: dict[str, Any], **changes: Any) -> bytes:
+    data = {**base, **changes}
+    return json.dumps({k: v for k, v in data.items() if v is not ...}).encode()
+
+
+def test_a_valid_submission_decodes_to_its_model() -> None:
+    event = decode(DOSSIER_TOPIC, raw(SUBMITTED))
+    assert isinstance(event, DossierSubmitted)
+    assert event.occurred_at.utcoffset() is not None
+    assert event.channel == "online"
+
+
+@pytest.mark.parametrize(
+    ("topic", "message", "reason", "named"),
+    [
+        (DOSSIER_TOPIC, b'{"event_type": "dossier.submitted",', "invalid_json", "Invalid JSON"),
+        (DOSSIER_TOPIC, b"\xff\xfe not utf-8", "invalid_json", "Invalid JSON"),
+        (DOSSIER_TOPIC, b"[1, 2]", "invalid_schema", "object"),
+        (
+            DOSSIER_TOPIC,
+            raw(SUBMITTED, event_type="dossier.archived"),
+            "unknown_event_type",
+            "dossier.archived",
+        ),
+        (DOSSIER_TOPIC, raw(SENT), "unknown_event_type", "document.sent"),  # wrong topic
+        (DOCUMENT_TOPIC, raw(SUBMITTED), "unknown_event_type", "dossier.submitted"),
+        (DOSSIER_TOPIC, raw(SUBMITTED, event_type=...), "invalid_schema", "event_type"),
+        (
+            DOSSIER_TOPIC,
+            raw(SUBMITTED, occurred_at="2026-03-02T08:15:00"),
+            "invalid_schema",
+            "occurred_at",
+        ),
+        (DOSSIER_TOPIC, raw(SUBMITTED, occurred_at="yesterday"), "invalid_schema", "occurred_at"),
+        (DOSSIER_TOPIC, raw(SUBMITTED, channel="fax"), "invalid_schema", "channel"),
+        (DOSSIER_TOPIC, raw(SUBMITTED, service_level="level4"), "invalid_schema", "service_level"),
+        (DOSSIER_TOPIC, raw(SUBMITTED, dossier_id=...), "invalid_schema", "dossier_id"),
+        (DOSSIER_TOPIC, raw(SUBMITTED, event_id=...), "invalid_schema", "event_id"),
+        (DOSSIER_TOPIC, raw(SUBMITTED, event_id="42"), "invalid_schema", "event_id"),
+        (DOSSIER_TOPIC, raw(SUBMITTED, schema_version=2), "invalid_schema", "schema_version"),
+        (DOSSIER_TOPIC, raw(SUBMITTED, agency="Sở Tư pháp"), "invalid_schema", "agency"),
+        (DOSSIER_TOPIC, raw(SUBMITTED, province="X" * 33), "invalid_schema", "province"),
+        (DOSSIER_TOPIC, raw(SUBMITTED, service_level=..., level=7), "invalid_schema", "level"),
+        (
+            DOSSIER_TOPIC,
+            raw(SUBMITTED, event_type="dossier.rated", score=6),
+            "invalid_schema",
+            "score",
+        ),
+        (
+            DOSSIER_TOPIC,
+            raw(SUBMITTED, event_type="dossier.rated", score=0),
+            "invalid_schema",
+            "score",
+        ),
+        (
+            DOSSIER_TOPIC,
+            raw(SUBMITTED, event_type="dossier.rated", score="5"),
+            "invalid_schema",
+            "score",
+        ),
+        (
+            DOSSIER_TOPIC,
+            raw(SUBMITTED, event_type="dossier.accepted", due_at="2026-03-05"),
+            "invalid_schema",
+            "due_at",
+        ),
+        (DOCUMENT_TOPIC, raw(SENT, signed="yes"), "invalid_schema", "signed"),
+        (DOCUMENT_TOPIC, raw(SENT, format="fax"), "invalid_schema", "format"),
+        (DOCUMENT_TOPIC, raw(SENT, receiver_agency=...), "invalid_schema", "receiver_agency"),
+    ],
+)
+def test_bad_messages_are_rejected_with_a_reason_that_names_the_field(
+    topic: str, message: bytes, reason: str, named: str
+) -> None:
+    result = decode(topic, message)
+    assert isinstance(result, DecodeError)
+    assert result.reason == reason
+    assert named in result.detail
+
+
+@pytest.mark.parametrize(
+    ("level", "service_level"),
+    [(4, "full_process"), (3, "partial"), (2, "offline"), (1, "offline")],
+)
+def test_legacy_level_is_normalised_to_service_level(level: int, service_level: str) -> None:
+    event = decode(DOSSIER_TOPIC, raw(SUBMITTED, service_level=..., level=level))
+    assert isinstance(event, DossierSubmitted)
+    assert event.service_level == service_level
+    assert "level" not in event.model_dump()
+
+
+def test_service_level_wins_over_a_legacy_level_sent_alongside() -> None:
+    event = decode(DOSSIER_TOPIC, raw(SUBMITTED, service_level="partial", level=4))
+    assert isinstance(event, DossierSubmitted)
+    assert event.service_level == "partial"
+
+
+def test_event_ids_are_folded_to_lower_case_so_repeats_match() -> None:
+    upper = decode(DOSSIER_TOPIC, raw(SUBMITTED, event_id=SUBMITTED["event_id"].upper()))
+    assert isinstance(upper, DossierSubmitted)
+    assert upper.event_id == SUBMITTED["event_id"]
+
+
+def test_personal_data_is_dropped_and_never_echoed() -> None:
+    pii = {"applicant_name": "Nguyễn Văn A", "citizen_id": "046090001234", "phone": "0905123456",
+           "email": "a@example.vn", "address": "12 Lê Lợi"}  # fmt: skip
+    event = decode(DOSSIER_TOPIC, raw(SUBMITTED, **pii))
+    assert isinstance(event, DossierSubmitted)
+    dumped = event.model_dump_json()
+    assert not any(value in dumped for value in pii.values())
+    rejected = decode(DOSSIER_TOPIC, raw(SUBMITTED, channel="fax", **pii))
+    assert isinstance(rejected, DecodeError)
+    assert not any(value in rejected.detail for value in pii.values())
+
+
+def test_scrub_removes_personal_fields_from_bytes_bound_for_the_dead_letter_topic() -> None:
+    dirty = raw(SUBMITTED, channel="fax", phone="0905123456", Email="a@example.vn")
+    clean = json.loads(scrub(dirty))
+    assert not {k.lower() for k in clean} & PERSONAL_FIELDS
+    assert clean["channel"] == "fax"  # the rest is kept for the operator
+    assert scrub(b"{not json") == b"{not json"
+    assert scrub(raw(SUBMITTED)) == raw(SUBMITTED)  # untouched when there is nothing to remove
+
+
+def test_exported_json_schemas_accept_real_events_and_reject_bad_enums(tmp_path: Path) -> None:
+    written = export_json_schemas(tmp_path)
+    assert sorted(p.name for p in written) == sorted(f"{t}.schema.json" for t in INPUT_TOPICS)
+    dossier_schema = json.loads((tmp_path / f"{DOSSIER_TOPIC}.schema.json").read_text())
+    document_schema = json.loads((tmp_path / f"{DOCUMENT_TOPIC}.schema.json").read_text())
+    jsonschema.validate(SUBMITTED, dossier_schema)
+    jsonschema.validate(SENT, document_schema)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({**SUBMITTED, "channel": "fax"}, dossier_schema)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({**SENT, "event_type": "document.recalled"}, document_schema)
+
+
+def test_every_topic_lists_the_contract_event_types() -> None:
+    assert INPUT_TOPICS[DOSSIER_TOPIC].event_types == (
+        "dossier.submitted", "dossier.accepted", "dossier.supplement_requested",
+        "dossier.supplemented", "dossier.resolved", "dossier.result_returned",
+        "dossier.withdrawn", "dossier.rated",
+    )  # fmt: skip
+    assert INPUT_TOPICS[DOCUMENT_TOPIC].event_types == ("document.sent", "document.received")
