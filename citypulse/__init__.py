@@ -1,3 +1,3 @@
-"""citypulse: e-government KPIs from event streams for a Smart City Monitoring and Control Centre."""
+"""citypulse: live e-government KPIs for a Smart City Monitoring and Control Centre (IOC)."""
 
 __version__ = "0.1.0"

@@ -1,0 +1,31 @@
+"""The composition root: builds the parts of citypulse from settings."""
+
+from __future__ import annotations
+
+from citypulse.schemas import Reference, load_reference
+from citypulse.streams.kpi import KpiConfig, KpiEngine
+
+from .settings import Settings
+
+__all__ = ["kpi_config", "make_engine", "reference"]
+
+
+def reference(settings: Settings) -> Reference:
+    return load_reference(settings.reference_file)
+
+
+def kpi_config(settings: Settings) -> KpiConfig:
+    lateness = settings.allowed_lateness.total_seconds()
+    retention = settings.dedup_retention
+    return KpiConfig.from_reference(
+        reference(settings),
+        allowed_lateness=lateness,
+        retention=lateness if retention is None else retention.total_seconds(),
+        due_soon_horizon=settings.due_soon_horizon.total_seconds(),
+        undelivered_after=settings.undelivered_after.total_seconds(),
+        max_agencies=settings.max_agencies,
+    )
+
+
+def make_engine(settings: Settings) -> KpiEngine:
+    return KpiEngine(kpi_config(settings))
