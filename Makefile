@@ -32,7 +32,7 @@ demo: install  ## install, then run the demo
 
 typecheck: .typecheck  ## mypy (strict) on the package
 	MYPYPATH=.typecheck $(BIN)/mypy -p citypulse
-	$(BIN)/mypy benchmarks
+	MYPYPATH=.typecheck $(BIN)/mypy benchmarks
 
 lint:  ## ruff (lint + format check) and mypy
 	$(BIN)/ruff check $(PKGDIRS)
