@@ -1,4 +1,4 @@
-"""Reference data: agencies, procedures and index weights of a province (``data/reference.toml``)."""
+"""Reference data of a province: agencies, procedures, index weights (``data/reference.toml``)."""
 
 from __future__ import annotations
 

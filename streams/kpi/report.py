@@ -53,14 +53,14 @@ def ratios(
     n_received = sum(received.values())
     electronic = _where(sent, lambda k: k.startswith("electronic/"))
     return {
-        "online_submission": _ratio(_where(received, lambda k: k.startswith("online/")), n_received),
+        "online_submission": _ratio(
+            _where(received, lambda k: k.startswith("online/")), n_received
+        ),
         "full_process": _ratio(_where(received, lambda k: k.endswith("/full_process")), n_received),
         "on_time_resolution": _ratio(
             _where(resolved, lambda k: k.endswith("/on_time")), sum(resolved.values())
         ),
-        "online_result": _ratio(
-            _where(results, lambda k: k != "counter"), sum(results.values())
-        ),
+        "online_result": _ratio(_where(results, lambda k: k != "counter"), sum(results.values())),
         "satisfaction": _ratio(ratings.get("true", 0), sum(ratings.values())),
         "electronic_document": _ratio(electronic, sum(sent.values())),
         "digital_signature": _ratio(sent.get("electronic/true", 0), electronic),
@@ -209,4 +209,3 @@ class KpiReport:
             "agencies": {"/".join(k): flat(s) for k, s in sorted(self.agencies.items())},
             "provinces": {p: flat(s) for p, s in sorted(self.provinces.items())},
         }
-
