@@ -35,21 +35,7 @@ DOSSIER_TOPIC: Final = "citypulse.dossier-events"
 DOCUMENT_TOPIC: Final = "citypulse.document-events"
 DEAD_LETTER_TOPIC: Final = "citypulse.dead-letter"
 
-DossierEvent = Annotated[
-    DossierSubmitted
-    | DossierAccepted
-    | DossierSupplementRequested
-    | DossierSupplemented
-    | DossierResolved
-    | DossierResultReturned
-    | DossierWithdrawn
-    | DossierRated,
-    Field(discriminator="event_type"),
-]
-DocumentEvent = Annotated[DocumentSent | DocumentReceived, Field(discriminator="event_type")]
-
-#: Any event of any input topic.
-Event = (
+_DossierUnion = (
     DossierSubmitted
     | DossierAccepted
     | DossierSupplementRequested
@@ -58,9 +44,15 @@ Event = (
     | DossierResultReturned
     | DossierWithdrawn
     | DossierRated
-    | DocumentSent
-    | DocumentReceived
 )
+_DocumentUnion = DocumentSent | DocumentReceived
+
+#: A message of the dossier topic (discriminated on ``event_type``).
+DossierEvent = Annotated[_DossierUnion, Field(discriminator="event_type")]
+#: A message of the document topic (discriminated on ``event_type``).
+DocumentEvent = Annotated[_DocumentUnion, Field(discriminator="event_type")]
+#: Any event of any input topic.
+Event = _DossierUnion | _DocumentUnion
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,8 @@ Single-process composition of the pure core. Rules (CONTRACT §4, docs/kpis.md):
 from __future__ import annotations
 
 import heapq
-from typing import Any, Final
+from collections.abc import Callable
+from typing import Any, Final, TypeVar
 
 from citypulse.schemas import Event
 from citypulse.schemas.document import DocumentEventBase
@@ -29,6 +30,7 @@ from .dossier import DossierRecord, apply_dossier_event
 from .labels import LabelGuard
 from .outcome import APPLIED, DUPLICATE, LATE, Outcome
 from .report import KpiReport, KpiSnapshot
+from .sink import AgencyKey
 
 __all__ = ["KpiEngine"]
 
@@ -37,6 +39,8 @@ _DOCUMENT: Final = "t"
 _STATE_VERSION: Final = 1
 
 _Record = DossierRecord | DocumentRecord
+_R = TypeVar("_R", DossierRecord, DocumentRecord)
+_E = TypeVar("_E", DossierEventBase, DocumentEventBase)
 
 
 class KpiEngine:
@@ -61,31 +65,46 @@ class KpiEngine:
         return self._fold_document(event)
 
     def _fold_dossier(self, event: DossierEventBase) -> Outcome:
-        t = event.occurred_at.timestamp()
-        rec = self.dossiers.get(event.dossier_id)
-        refused = self._admit(rec, event.event_id, t)
-        if refused is not None:
-            return refused
-        key = self.labels.key(event.province, event.agency)
-        rec = self.dossiers.get(event.dossier_id)  # advancing stream time may have released it
-        if rec is None:
-            rec = self.dossiers[event.dossier_id] = DossierRecord(key, t)
-        outcome = apply_dossier_event(rec, event, t, self.days.day(t), self.book, key)
-        self._applied(outcome, rec, event.event_id, t, _DOSSIER, event.dossier_id)
-        return outcome
+        return self._fold(
+            event, event.dossier_id, self.dossiers, DossierRecord, apply_dossier_event, _DOSSIER
+        )
 
     def _fold_document(self, event: DocumentEventBase) -> Outcome:
+        return self._fold(
+            event,
+            event.document_id,
+            self.documents,
+            DocumentRecord,
+            apply_document_event,
+            _DOCUMENT,
+        )
+
+    def _fold(
+        self,
+        event: _E,
+        entity_id: str,
+        table: dict[str, _R],
+        new: Callable[[AgencyKey, float], _R],
+        reduce: Callable[[_R, _E, float, str, AgencyBook, AgencyKey], Outcome],
+        kind: str,
+    ) -> Outcome:
         t = event.occurred_at.timestamp()
-        rec = self.documents.get(event.document_id)
-        refused = self._admit(rec, event.event_id, t)
+        refused = self._admit(table.get(entity_id), event.event_id, t)
         if refused is not None:
             return refused
         key = self.labels.key(event.province, event.agency)
-        rec = self.documents.get(event.document_id)  # advancing stream time may have released it
+        rec = table.get(entity_id)  # looked up again: advancing stream time may have released it
         if rec is None:
-            rec = self.documents[event.document_id] = DocumentRecord(key, t)
-        outcome = apply_document_event(rec, event, t, self.days.day(t), self.book, key)
-        self._applied(outcome, rec, event.event_id, t, _DOCUMENT, event.document_id)
+            rec = table[entity_id] = new(key, t)
+        outcome = reduce(rec, event, t, self.days.day(t), self.book, key)
+        if outcome == APPLIED:
+            rec.event_ids.append(event.event_id)
+            if t > rec.last_at:
+                rec.last_at = t
+            if not rec.in_progress:
+                heapq.heappush(
+                    self._releases, (rec.last_at + self.config.retention, kind, entity_id)
+                )
         return outcome
 
     def _admit(self, rec: _Record | None, event_id: str, t: float) -> Outcome | None:
@@ -98,17 +117,6 @@ class KpiEngine:
         elif t < now - self.config.allowed_lateness:
             return LATE
         return None
-
-    def _applied(
-        self, outcome: Outcome, rec: _Record, event_id: str, t: float, kind: str, entity_id: str
-    ) -> None:
-        if outcome != APPLIED:
-            return
-        rec.event_ids.append(event_id)
-        if t > rec.last_at:
-            rec.last_at = t
-        if not rec.in_progress:
-            heapq.heappush(self._releases, (rec.last_at + self.config.retention, kind, entity_id))
 
     def _advance(self, now: float) -> None:
         """Move stream time forward and release entities whose retention has passed."""
