@@ -29,7 +29,43 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"citypulse {__version__}")
+    parser.add_argument(
+        "--broker",
+        metavar="kafka://HOST:PORT",
+        help="an existing Kafka (overrides CITYPULSE_BROKER)",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
+
+    broker = sub.add_parser(
+        "broker", help="run the embedded broker in the foreground (Ctrl-C stops it)"
+    )
+    broker.add_argument("--port", type=int, default=9092, help="loopback port (default 9092)")
+
+    topics = sub.add_parser("topics", help="Kafka topics")
+    topics_sub = topics.add_subparsers(dest="action", required=True)
+    topics_sub.add_parser("create", help="create citypulse's topics if missing (idempotent)")
+
+    simulate = sub.add_parser(
+        "simulate",
+        help="stream the simulator into the input topics",
+        epilog=_SETTINGS_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    size = simulate.add_mutually_exclusive_group()
+    size.add_argument("--events", type=int, help="stop after N messages")
+    size.add_argument("--hours", type=float, help="stop after H simulated hours")
+    pace = simulate.add_mutually_exclusive_group()
+    pace.add_argument("--rate", type=float, help="messages per second")
+    pace.add_argument("--speed", type=float, help="simulated seconds per real second")
+    simulate.add_argument("--seed", type=int, default=42)
+    for fault in ("duplicate", "disorder", "late", "malformed", "pii"):
+        simulate.add_argument(
+            f"--{fault}",
+            type=float,
+            default=0.0,
+            metavar="RATE",
+            help=f"inject {fault} faults at this rate per event (0-1)",
+        )
 
     demo = sub.add_parser(
         "demo",
@@ -42,9 +78,11 @@ def _parser() -> argparse.ArgumentParser:
         "--hours", type=float, default=72.0, help="simulated hours to run (default 72)"
     )
     demo.add_argument(
-        "--speed", type=float, default=4 * 3600.0,
+        "--speed",
+        type=float,
+        default=4 * 3600.0,
         help="simulated seconds per real second (default 14400: 4 h a second); 0: flat out",
-    )  # fmt: skip
+    )
     demo.add_argument("--no-faults", action="store_true", help="do not inject upstream faults")
 
     schemas = sub.add_parser("schemas", help="event schemas")
@@ -54,10 +92,66 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _sigterm_as_interrupt() -> None:
+    """SIGTERM (docker stop, kill) shuts down like Ctrl-C: brokers and workers stop cleanly."""
+    import signal
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
 def main(argv: Sequence[str] | None = None, console: Console | None = None) -> int:
     args = _parser().parse_args(argv)
     console = console or Console(width=None if sys.stdout.isatty() else 150)
-    settings = Settings()
+    settings = Settings(**({"broker": args.broker} if args.broker else {}))
+    if args.command == "broker":
+        return _run_broker(args.port, console)
+    if args.command in ("topics", "simulate") and not settings.bootstrap_servers:
+        console.print(
+            "[red]no broker: set CITYPULSE_BROKER=kafka://host:port or pass --broker "
+            "(`citypulse broker` runs one)[/red]"
+        )
+        return 2
+    if args.command == "topics":
+        from .topics import ensure_topics
+
+        report = ensure_topics(
+            settings.bootstrap_servers,
+            [*settings.input_topics, settings.dead_letter_topic],
+            settings.partitions,
+            settings.replication_factor,
+            settings.kafka_client_options(),
+        )
+        created, existing = ", ".join(report.created) or "-", ", ".join(report.existing) or "-"
+        console.print(f"created: {created}; existing: {existing}")
+        for topic, count in report.mismatched.items():
+            console.print(
+                f"[yellow]{topic} has {count} partitions, not {settings.partitions}[/yellow]"
+            )
+        return 0
+    if args.command == "simulate":
+        from citypulse.producers.profile import Faults
+
+        from .simulate import SimulateOptions, simulate_to_kafka
+
+        faults = Faults(
+            duplicate=args.duplicate,
+            disorder=args.disorder,
+            late=args.late,
+            malformed=args.malformed,
+            pii=args.pii,
+        )
+        simulate_options = SimulateOptions(
+            events=args.events,
+            hours=args.hours,
+            rate=args.rate,
+            speed=args.speed,
+            seed=args.seed,
+            faults=faults,
+        )
+        return 0 if simulate_to_kafka(settings, simulate_options, console).ok else 1
     if args.command == "schemas":
         from citypulse.schemas.export import export_json_schemas
 
@@ -75,5 +169,27 @@ def main(argv: Sequence[str] | None = None, console: Console | None = None) -> i
     raise AssertionError(args.command)  # argparse rejects unknown commands
 
 
-if __name__ == "__main__":
+def _run_broker(port: int, console: Console) -> int:
+    import time
+
+    from .broker import EmbeddedBroker
+
+    with EmbeddedBroker(port=port) as broker:
+        console.print(f"embedded broker at {broker.url} (memory storage; log {broker.log_path})")
+        console.print(f"  export CITYPULSE_BROKER={broker.url}")
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            console.print("stopping the embedded broker")
+    return 0
+
+
+def entrypoint() -> None:
+    """The console script: SIGTERM handled like Ctrl-C."""
+    _sigterm_as_interrupt()
     sys.exit(main())
+
+
+if __name__ == "__main__":
+    entrypoint()

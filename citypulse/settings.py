@@ -9,8 +9,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, PositiveInt
+from pydantic import BeforeValidator, Field, PositiveInt, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from citypulse.schemas import DEAD_LETTER_TOPIC, DOCUMENT_TOPIC, DOSSIER_TOPIC
 
 __all__ = ["Duration", "Settings"]
 
@@ -31,6 +33,32 @@ Duration = Annotated[timedelta, BeforeValidator(_seconds)]
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CITYPULSE_", extra="ignore")
+
+    # -- Kafka --------------------------------------------------------------------------
+    broker: str | None = Field(
+        None,
+        description="kafka://host:port[,host:port] of an existing Kafka; unset: embedded broker "
+        "(demo) or an error (other commands).",
+    )
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        "PLAINTEXT", description="Kafka security protocol."
+    )
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = Field(
+        None, description="SASL mechanism, with SASL_* protocols."
+    )
+    sasl_username: str | None = Field(None, description="SASL user name.")
+    sasl_password: SecretStr | None = Field(None, description="SASL password (never logged).")
+    ssl_cafile: Path | None = Field(None, description="CA bundle to verify the brokers (TLS).")
+    ssl_certfile: Path | None = Field(None, description="Client certificate (mutual TLS).")
+    ssl_keyfile: Path | None = Field(None, description="Client private key (mutual TLS).")
+    dossier_topic: str = Field(DOSSIER_TOPIC, description="Input topic of dossier events.")
+    document_topic: str = Field(DOCUMENT_TOPIC, description="Input topic of document events.")
+    dead_letter_topic: str = Field(DEAD_LETTER_TOPIC, description="Where rejected input goes.")
+    partitions: PositiveInt = Field(4, description="Partitions of topics citypulse creates.")
+    replication_factor: PositiveInt = Field(
+        1, description="Replication factor of topics citypulse creates (3 on a real cluster)."
+    )
+    http_port: int = Field(9108, ge=0, le=65535, description="Worker HTTP port for /metrics.")
 
     reference_file: Path | None = Field(
         None, description="Reference data (TOML); default: the packaged Thua Thien Hue file."
@@ -55,3 +83,37 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO", description="Log level of citypulse's own loggers."
     )
+
+    @field_validator("broker")
+    @classmethod
+    def _kafka_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not value.startswith("kafka://") or not value.removeprefix("kafka://"):
+            raise ValueError(f"broker must look like kafka://host:port, got {value!r}")
+        return value
+
+    @property
+    def bootstrap_servers(self) -> list[str]:
+        """``host:port`` of each bootstrap broker (empty when none is configured)."""
+        if self.broker is None:
+            return []
+        return [s.strip() for s in self.broker.removeprefix("kafka://").split(",") if s.strip()]
+
+    def kafka_client_options(self) -> dict[str, object]:
+        """Security options in kafka-python's names (the password unwrapped only here)."""
+        options: dict[str, object] = {"security_protocol": self.security_protocol}
+        if self.sasl_mechanism:
+            options["sasl_mechanism"] = self.sasl_mechanism
+            options["sasl_plain_username"] = self.sasl_username
+            if self.sasl_password is not None:
+                options["sasl_plain_password"] = self.sasl_password.get_secret_value()
+        for name in ("ssl_cafile", "ssl_certfile", "ssl_keyfile"):
+            value = getattr(self, name)
+            if value is not None:
+                options[name] = str(value)
+        return options
+
+    @property
+    def input_topics(self) -> tuple[str, str]:
+        return (self.dossier_topic, self.document_topic)

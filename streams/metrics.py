@@ -1,0 +1,254 @@
+"""Every Prometheus metric of citypulse (CONTRACT §6), declared once, with an injected registry.
+
+KPI series are read from a :class:`~citypulse.streams.kpi.KpiReport` at scrape time by a
+custom collector (so a restarted worker exports the state it recovered, not counters that
+restart at zero). Pipeline-health series are ordinary client metrics updated as events flow.
+All label values come from bounded sets: (province, agency) bounded by the label guard, the
+rest from the contract's enumerations.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterable, Iterator
+from typing import NamedTuple
+
+from citypulse.streams.kpi import INDEX_KPIS, KpiReport, KpiSnapshot
+from citypulse.streams.kpi import Histogram as KpiHistogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+from prometheus_client.registry import Collector
+
+__all__ = ["EVENT_LAG_BUCKETS", "KpiCollector", "PipelineMetrics", "pipeline_metrics"]
+
+#: arrival wall time - occurred_at, seconds: live traffic lags by seconds, replays by days.
+EVENT_LAG_BUCKETS = (0.1, 0.5, 1, 2, 5, 10, 30, 60, 300, 900, 3600, 4 * 3600, 86400, 7 * 86400)
+
+_CHANNELS = ("online", "counter", "postal")
+_LEVELS = ("full_process", "partial", "offline")
+_OUTCOMES = ("approved", "rejected")
+_TIMELINESS = ("on_time", "late")
+_DELIVERIES = ("online", "postal", "counter")
+_FORMATS = ("electronic", "paper")
+_BOOL = ("true", "false")
+_KEY = ["province", "agency"]
+
+
+def _labelled(
+    name: str,
+    doc: str,
+    labels: list[str],
+    combos: Iterable[tuple[str, ...]],
+    rows: Iterable[tuple[tuple[str, str], KpiSnapshot]],
+    counts: Callable[[KpiSnapshot], dict[str, int]],
+) -> CounterMetricFamily:
+    family = CounterMetricFamily(name, doc, labels=_KEY + labels)
+    combos = list(combos)
+    for key, snap in rows:
+        values = counts(snap)
+        for combo in combos:
+            family.add_metric([*key, *combo], values.get("/".join(combo), 0))
+    return family
+
+
+def _histogram(
+    name: str, doc: str, rows: Iterable[tuple[tuple[str, str], KpiHistogram]]
+) -> HistogramMetricFamily:
+    family = HistogramMetricFamily(name, doc, labels=_KEY)
+    for key, h in rows:
+        cumulative = list(itertools.accumulate(h.counts))
+        buckets = [(repr(float(b)), float(c)) for b, c in zip(h.bounds, cumulative, strict=False)]
+        buckets.append(("+Inf", float(cumulative[-1])))
+        family.add_metric(list(key), buckets, h.sum)
+    return family
+
+
+def _gauge(name: str, doc: str, rows: Iterable[tuple[tuple[str, str], float]]) -> GaugeMetricFamily:
+    family = GaugeMetricFamily(name, doc, labels=_KEY)
+    for key, value in rows:
+        family.add_metric(list(key), value)
+    return family
+
+
+class KpiCollector(Collector):
+    """Exposes the KPIs of the agencies this worker owns, read from a report at scrape time."""
+
+    def __init__(self, report: Callable[[], KpiReport]) -> None:
+        self._report = report
+
+    def describe(self) -> list[Metric]:
+        return []  # unchecked collector: the series depend on the data
+
+    def collect(self) -> Iterator[Metric]:
+        report = self._report()
+        rows = sorted(report.agencies.items())
+        yield _labelled(
+            "citypulse_dossiers_received",
+            "Dossiers submitted (dossier.submitted).",
+            ["channel", "service_level"],
+            itertools.product(_CHANNELS, _LEVELS),
+            rows,
+            lambda s: s.received,
+        )
+        yield _labelled(
+            "citypulse_dossiers_resolved",
+            "Dossiers resolved, on time or late "
+            "(a resolution awaiting its acceptance is not counted yet).",
+            ["outcome", "timeliness"],
+            itertools.product(_OUTCOMES, _TIMELINESS),
+            rows,
+            lambda s: s.resolved,
+        )
+        yield _labelled(
+            "citypulse_dossier_results_returned",
+            "Results returned, by delivery.",
+            ["delivery"],
+            ((d,) for d in _DELIVERIES),
+            rows,
+            lambda s: s.results_returned,
+        )
+        yield _labelled(
+            "citypulse_dossier_ratings",
+            "Ratings; satisfied = score >= 4.",
+            ["satisfied"],
+            ((b,) for b in _BOOL),
+            rows,
+            lambda s: s.ratings,
+        )
+        yield _labelled(
+            "citypulse_documents_sent",
+            "Documents sent, by format and digital signature.",
+            ["format", "signed"],
+            itertools.product(_FORMATS, _BOOL),
+            rows,
+            lambda s: s.documents_sent,
+        )
+        withdrawn = CounterMetricFamily(
+            "citypulse_dossiers_withdrawn", "Dossiers withdrawn.", labels=_KEY
+        )
+        for key, snap in rows:
+            withdrawn.add_metric(list(key), snap.withdrawn)
+        yield withdrawn
+        yield _gauge(
+            "citypulse_dossiers_open",
+            "Open dossiers: submitted, not resolved or withdrawn.",
+            ((k, s.open) for k, s in rows),
+        )
+        yield _gauge(
+            "citypulse_dossiers_overdue",
+            "Open accepted dossiers past their due_at (stream time).",
+            ((k, s.overdue) for k, s in rows),
+        )
+        yield _gauge(
+            "citypulse_dossiers_due_soon",
+            "Open accepted dossiers due within the horizon.",
+            ((k, s.due_soon) for k, s in rows),
+        )
+        yield _gauge(
+            "citypulse_dossiers_resolution_pending",
+            "Resolutions held until their acceptance arrives or the lateness passes.",
+            ((k, s.resolution_pending) for k, s in rows),
+        )
+        yield _gauge(
+            "citypulse_documents_undelivered",
+            "Documents sent, not received, older than the threshold.",
+            ((k, s.undelivered) for k, s in rows),
+        )
+        yield _histogram(
+            "citypulse_dossier_processing_seconds",
+            "Resolved minus submitted, seconds.",
+            ((k, s.processing) for k, s in rows),
+        )
+        yield _histogram(
+            "citypulse_document_delivery_seconds",
+            "Received minus sent, seconds.",
+            ((k, s.delivery) for k, s in rows),
+        )
+        ratio = GaugeMetricFamily(
+            "citypulse_kpi_ratio",
+            "Today's rates (event time, local day) and the digital-government index, per agency.",
+            labels=[*_KEY, "kpi"],
+        )
+        for key, snap in rows:
+            for kpi in INDEX_KPIS:
+                value = snap.today_rates[kpi]
+                if value is not None:
+                    ratio.add_metric([*key, kpi], value)
+            index = snap.digital_government_index(report.index_weights)
+            if index is not None:
+                ratio.add_metric([*key, "digital_government_index"], index)
+        yield ratio
+        today = GaugeMetricFamily(
+            "citypulse_today_items",
+            "Today's counts behind the today ratios (event time, local day).",
+            labels=[*_KEY, "item"],
+        )
+        for key, snap in rows:
+            for name, value in sorted(snap.today.items()):
+                today.add_metric([*key, name], value)
+        yield today
+
+
+class PipelineMetrics(NamedTuple):
+    """Pipeline health, per worker (sum or max across workers in PromQL)."""
+
+    events: Counter
+    invalid: Counter
+    duplicate: Counter
+    late: Counter
+    conflict: Counter
+    stream_time: Gauge
+    lag: Histogram
+
+
+def pipeline_metrics(registry: CollectorRegistry) -> PipelineMetrics:
+    return PipelineMetrics(
+        events=Counter(
+            "citypulse_events",
+            "Schema-valid events received.",
+            ["topic", "event_type"],
+            registry=registry,
+        ),
+        invalid=Counter(
+            "citypulse_events_invalid",
+            "Messages rejected by the schemas.",
+            ["topic", "reason"],
+            registry=registry,
+        ),
+        duplicate=Counter(
+            "citypulse_events_duplicate",
+            "Repeated event_id, counted once.",
+            ["topic"],
+            registry=registry,
+        ),
+        late=Counter(
+            "citypulse_events_late",
+            "Events older than stream time minus the lateness.",
+            ["topic"],
+            registry=registry,
+        ),
+        conflict=Counter(
+            "citypulse_events_conflict",
+            "Second different event for a once-only step.",
+            ["topic"],
+            registry=registry,
+        ),
+        stream_time=Gauge(
+            "citypulse_stream_time_seconds",
+            "Stream time (largest occurred_at), unix s.",
+            ["topic"],
+            registry=registry,
+        ),
+        lag=Histogram(
+            "citypulse_event_lag_seconds",
+            "Arrival wall time minus occurred_at.",
+            ["topic"],
+            buckets=EVENT_LAG_BUCKETS,
+            registry=registry,
+        ),
+    )
