@@ -8,7 +8,8 @@ from .engine import KpiEngine
 from .labels import OTHER, LabelGuard
 from .outcome import APPLIED, CONFLICT, DUPLICATE, LATE, Outcome
 from .pipeline import Pipeline, PipelineStats
-from .report import Histogram, KpiReport, KpiSnapshot
+from .recorder import Fact, FactRecorder
+from .report import Histogram, KpiReport, KpiSnapshot, build_report
 from .sink import AgencyKey, AgencySink
 
 __all__ = [
@@ -26,6 +27,8 @@ __all__ = [
     "AgencySink",
     "DocumentRecord",
     "DossierRecord",
+    "Fact",
+    "FactRecorder",
     "Histogram",
     "KpiConfig",
     "KpiEngine",
@@ -37,4 +40,5 @@ __all__ = [
     "PipelineStats",
     "apply_document_event",
     "apply_dossier_event",
+    "build_report",
 ]

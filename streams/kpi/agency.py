@@ -8,6 +8,7 @@ Everything here is plain data (dicts, lists, numbers) so that it can be serialis
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right, insort
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,7 +59,8 @@ class AgencyAggregate:
     open: int = 0
     open_due: list[float] = field(default_factory=list)
     awaiting: list[float] = field(default_factory=list)
-    pending: dict[str, tuple[float, str, str]] = field(default_factory=dict)
+    #: dossier_id -> (resolved_at, day, outcome, source stream)
+    pending: dict[str, tuple[float, str, str, str]] = field(default_factory=dict)
     processing_buckets: list[int] = field(default_factory=list)
     processing_sum: float = 0.0
     delivery_buckets: list[int] = field(default_factory=list)
@@ -86,17 +88,16 @@ class AgencyAggregate:
             today["resolved"] += 1
             today["resolved_on_time"] += on_time
 
-    def settle(self, now: float, lateness: float) -> None:
+    def settle(self, stream_times: Mapping[str, float], lateness: float) -> None:
         """Count as late the pending resolutions whose acceptance can no longer arrive in time.
 
-        An acceptance that occurred no later than a resolution at ``r`` is late once stream
-        time passes ``r + lateness``; from then on the resolution can only be late.
+        An acceptance that occurred no later than a resolution at ``r`` is late once the
+        stream time of the resolution's source stream passes ``r + lateness``; from then on
+        the resolution can only be late. ``stream_times``: stream time per source stream.
         """
-        if not self.pending:
-            return
-        limit = now - lateness
-        for dossier_id, (resolved_at, day, outcome) in list(self.pending.items()):
-            if resolved_at < limit:
+        for dossier_id, (resolved_at, day, outcome, source) in list(self.pending.items()):
+            now = stream_times.get(source)
+            if now is not None and resolved_at < now - lateness:
                 del self.pending[dossier_id]
                 self.count_resolution(day, outcome, on_time=False)
 
@@ -133,13 +134,33 @@ class AgencyAggregate:
         return agg
 
 
+#: The sink methods a recorded fact may name.
+FACT_NAMES = frozenset(
+    {"received", "opened", "due_added", "due_removed", "resolved", "resolution_settled",
+     "processed", "withdrawn", "result_returned", "rated", "sent", "awaiting", "delivered"}
+)  # fmt: skip
+
+
 class AgencyBook:
-    """The aggregates of every agency, written to by reducers through the sink methods."""
+    """The aggregates of every agency, written to by reducers through the sink methods.
+
+    ``source`` names the stream the facts being applied come from (one input partition in
+    a worker; "" in a single engine): pending resolutions remember it, to be settled
+    against that stream's time.
+    """
 
     def __init__(self, config: KpiConfig, days: LocalDays) -> None:
         self.config = config
         self.days = days
         self.aggregates: dict[AgencyKey, AgencyAggregate] = {}
+        self.source = ""
+
+    def apply_fact(self, fact: Sequence[Any]) -> None:
+        """Apply one recorded fact ``[name, [province, agency], *args]``."""
+        name, key, *args = fact
+        if name not in FACT_NAMES:
+            raise ValueError(f"unknown fact {name!r}")
+        getattr(self, name)((key[0], key[1]), *args)
 
     def get(self, key: AgencyKey) -> AgencyAggregate:
         agg = self.aggregates.get(key)
@@ -147,9 +168,9 @@ class AgencyBook:
             agg = self.aggregates[key] = AgencyAggregate(*key)
         return agg
 
-    def settle(self, now: float) -> None:
+    def settle(self, stream_times: Mapping[str, float]) -> None:
         for agg in self.aggregates.values():
-            agg.settle(now, self.config.allowed_lateness)
+            agg.settle(stream_times, self.config.allowed_lateness)
 
     # -- AgencySink ----------------------------------------------------------------------
     def received(self, key: AgencyKey, day: str, channel: str, service_level: str) -> None:
@@ -183,7 +204,7 @@ class AgencyBook:
     ) -> None:
         agg = self.get(key)
         if on_time is None:
-            agg.pending[dossier_id] = (resolved_at, day, outcome)
+            agg.pending[dossier_id] = (resolved_at, day, outcome, self.source)
         else:
             agg.count_resolution(day, outcome, on_time)
 
@@ -191,7 +212,7 @@ class AgencyBook:
         agg = self.get(key)
         pending = agg.pending.pop(dossier_id, None)
         if pending is not None:
-            _, day, outcome = pending
+            _, day, outcome, _ = pending
             agg.count_resolution(day, outcome, on_time)
 
     def processed(self, key: AgencyKey, seconds: float) -> None:

@@ -29,8 +29,8 @@ from .document import DocumentRecord, apply_document_event
 from .dossier import DossierRecord, apply_dossier_event
 from .labels import LabelGuard
 from .outcome import APPLIED, DUPLICATE, LATE, Outcome
-from .report import KpiReport, KpiSnapshot
-from .sink import AgencyKey
+from .report import KpiReport, build_report
+from .sink import AgencyKey, AgencySink
 
 __all__ = ["KpiEngine"]
 
@@ -46,10 +46,20 @@ _E = TypeVar("_E", DossierEventBase, DocumentEventBase)
 class KpiEngine:
     """Folds events into KPIs. Not thread-safe; one engine per stream of events."""
 
-    def __init__(self, config: KpiConfig | None = None) -> None:
+    def __init__(
+        self,
+        config: KpiConfig | None = None,
+        *,
+        sink: AgencySink | None = None,
+        on_release: Callable[[str], None] | None = None,
+    ) -> None:
+        """``sink``: where facts go (default: this engine's own :attr:`book`, so that
+        :meth:`report` works); ``on_release(entity_id)``: told when an entity is released."""
         self.config = config or KpiConfig()
         self.days = LocalDays(self.config.timezone)
         self.book = AgencyBook(self.config, self.days)
+        self.sink: AgencySink = self.book if sink is None else sink
+        self.on_release = on_release
         self.labels = LabelGuard(self.config.known_agencies, self.config.max_agencies)
         self.dossiers: dict[str, DossierRecord] = {}
         self.documents: dict[str, DocumentRecord] = {}
@@ -85,7 +95,7 @@ class KpiEngine:
         entity_id: str,
         table: dict[str, _R],
         new: Callable[[AgencyKey, float], _R],
-        reduce: Callable[[_R, _E, float, str, AgencyBook, AgencyKey], Outcome],
+        reduce: Callable[[_R, _E, float, str, AgencySink, AgencyKey], Outcome],
         kind: str,
     ) -> Outcome:
         t = event.occurred_at.timestamp()
@@ -96,7 +106,7 @@ class KpiEngine:
         rec = table.get(entity_id)  # looked up again: advancing stream time may have released it
         if rec is None:
             rec = table[entity_id] = new(key, t)
-        outcome = reduce(rec, event, t, self.days.day(t), self.book, key)
+        outcome = reduce(rec, event, t, self.days.day(t), self.sink, key)
         if outcome == APPLIED:
             rec.event_ids.append(event.event_id)
             if t > rec.last_at:
@@ -132,6 +142,8 @@ class KpiEngine:
                 and rec.last_at + self.config.retention < now
             ):
                 del table[entity_id]
+                if self.on_release is not None:
+                    self.on_release(entity_id)
 
     def advance_to(self, now: float) -> None:
         """Advance stream time without an event (e.g. from another partition's watermark)."""
@@ -140,21 +152,30 @@ class KpiEngine:
 
     # -- reading -------------------------------------------------------------------------
     def report(self) -> KpiReport:
-        """Every KPI at the current stream time."""
-        now = self.stream_time
-        if now is None:
+        """Every KPI at the current stream time (only when this engine keeps its own book)."""
+        if self.sink is not self.book:
+            raise RuntimeError("this engine records facts for another stage: it has no report")
+        if self.stream_time is None:
             return KpiReport(None, "", {}, {}, self.config.index_weights)
-        self.book.settle(now)
-        day = self.days.day(now)
-        agencies = {
-            key: KpiSnapshot.of(agg, now, day, self.config)
-            for key, agg in self.book.aggregates.items()
-        }
-        by_province: dict[str, list[KpiSnapshot]] = {}
-        for (province, _), snap in agencies.items():
-            by_province.setdefault(province, []).append(snap)
-        provinces = {p: KpiSnapshot.total(s, self.config) for p, s in by_province.items()}
-        return KpiReport(now, day, agencies, provinces, self.config.index_weights)
+        return build_report(self.book, self.stream_time, {self.book.source: self.stream_time})
+
+    def adopt(
+        self, dossiers: dict[str, DossierRecord], documents: dict[str, DocumentRecord]
+    ) -> None:
+        """Continue from recovered entity records: stream time, releases and labels follow."""
+        self.dossiers, self.documents = dossiers, documents
+        records: list[tuple[str, str, DossierRecord | DocumentRecord]] = [
+            *((_DOSSIER, k, r) for k, r in dossiers.items()),
+            *((_DOCUMENT, k, r) for k, r in documents.items()),
+        ]
+        self.stream_time = max((r.last_at for _, _, r in records), default=None)
+        retention = self.config.retention
+        self._releases = [
+            (r.last_at + retention, kind, k) for kind, k, r in records if not r.in_progress
+        ]
+        heapq.heapify(self._releases)
+        for _, _, r in records:
+            self.labels.key(*r.key)
 
     @property
     def open_entities(self) -> int:

@@ -6,11 +6,11 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .agency import TODAY_COUNTERS, AgencyAggregate
+from .agency import TODAY_COUNTERS, AgencyAggregate, AgencyBook
 from .config import KpiConfig
 from .sink import AgencyKey
 
-__all__ = ["Histogram", "KpiReport", "KpiSnapshot", "index", "ratios"]
+__all__ = ["Histogram", "KpiReport", "KpiSnapshot", "build_report", "index", "ratios"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,3 +209,16 @@ class KpiReport:
             "agencies": {"/".join(k): flat(s) for k, s in sorted(self.agencies.items())},
             "provinces": {p: flat(s) for p, s in sorted(self.provinces.items())},
         }
+
+
+def build_report(book: AgencyBook, now: float, stream_times: Mapping[str, float]) -> KpiReport:
+    """Every KPI of ``book`` at stream time ``now`` (pending resolutions settled per source)."""
+    config = book.config
+    book.settle(stream_times)
+    day = book.days.day(now)
+    agencies = {key: KpiSnapshot.of(agg, now, day, config) for key, agg in book.aggregates.items()}
+    by_province: dict[str, list[KpiSnapshot]] = {}
+    for (province, _), snap in agencies.items():
+        by_province.setdefault(province, []).append(snap)
+    provinces = {p: KpiSnapshot.total(s, config) for p, s in by_province.items()}
+    return KpiReport(now, day, agencies, provinces, config.index_weights)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from citypulse.schemas import Event
@@ -28,7 +28,9 @@ def normalised(report: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-def oracle_for(events: Sequence[Event], config: KpiConfig) -> dict[str, Any]:
+def oracle_for(
+    events: Sequence[Event], config: KpiConfig, stream_of: Callable[[Event], str] | None = None
+) -> dict[str, Any]:
     return normalised(
         oracle_report(
             events,
@@ -39,6 +41,7 @@ def oracle_for(events: Sequence[Event], config: KpiConfig) -> dict[str, Any]:
             processing_bounds=config.processing_buckets,
             delivery_bounds=config.delivery_buckets,
             index_weights=config.index_weights,
+            stream_of=stream_of,
         )
     )
 

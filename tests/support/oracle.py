@@ -18,7 +18,7 @@ accepted events by entity and counts. Semantics it encodes (docs/kpis.md):
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -76,8 +76,14 @@ def oracle_report(
     processing_bounds: Sequence[float],
     delivery_bounds: Sequence[float],
     index_weights: Sequence[tuple[str, float]],
+    stream_of: Callable[[Event], str] | None = None,
 ) -> dict[str, Any]:
-    """KPIs of ``arrivals`` (decoded events in arrival order), shaped like ``KpiReport.to_dict()``."""
+    """KPIs of ``arrivals`` (decoded events in arrival order), shaped like ``KpiReport.to_dict()``.
+
+    ``stream_of(event)`` names the stream (input partition) an event arrived on: lateness is
+    judged against that stream's time, and a pending resolution settles against it. Without
+    it everything is one stream. "Now" for every KPI is the largest time of all streams.
+    """
     zone = ZoneInfo(timezone)
 
     def day(t: float) -> str:
@@ -86,18 +92,22 @@ def oracle_report(
     # 1. arrival order: what counts at all
     accepted: list[Event] = []
     seen: set[str] = set()
-    stream: float | None = None
+    streams: dict[str, float] = {}
+    stream_name: dict[str, str] = {}  # entity -> stream
     for e in arrivals:
+        name = stream_of(e) if stream_of else ""
         if e.event_id in seen:
             continue
-        if stream is not None and _ts(e) < stream - lateness:
+        if name in streams and _ts(e) < streams[name] - lateness:
             continue
         seen.add(e.event_id)
         accepted.append(e)
-        stream = _ts(e) if stream is None else max(stream, _ts(e))
-    if stream is None:
+        streams[name] = max(streams.get(name, _ts(e)), _ts(e))
+        stream_name[e.document_id if isinstance(e, DocumentEventBase) else e.dossier_id] = name
+    if not streams:
         return {"stream_time": None, "day": "", "agencies": {}, "provinces": {}}
-    now, today = stream, day(stream)
+    now = max(streams.values())
+    today = day(now)
 
     # 2. group by entity, first of each once-per-lifecycle step
     steps: dict[str, dict[str, Event]] = defaultdict(dict)
@@ -159,7 +169,7 @@ def oracle_report(
             resolved_at = _ts(closing)
             if acc is not None and _ts(acc) <= resolved_at:
                 on_time: bool | None = resolved_at <= acc.due_at.timestamp()  # type: ignore[union-attr]
-            elif resolved_at < now - lateness:
+            elif resolved_at < streams[stream_name[entity]] - lateness:
                 on_time = False
             else:
                 on_time = None
