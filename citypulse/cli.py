@@ -45,6 +45,13 @@ def _parser() -> argparse.ArgumentParser:
     topics_sub = topics.add_subparsers(dest="action", required=True)
     topics_sub.add_parser("create", help="create citypulse's topics if missing (idempotent)")
 
+    sub.add_parser(
+        "worker",
+        help="run the KPI worker (Faust) with /metrics on CITYPULSE_HTTP_PORT",
+        epilog=_SETTINGS_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
     simulate = sub.add_parser(
         "simulate",
         help="stream the simulator into the input topics",
@@ -108,7 +115,7 @@ def main(argv: Sequence[str] | None = None, console: Console | None = None) -> i
     settings = Settings(**({"broker": args.broker} if args.broker else {}))
     if args.command == "broker":
         return _run_broker(args.port, console)
-    if args.command in ("topics", "simulate") and not settings.bootstrap_servers:
+    if args.command in ("topics", "simulate", "worker") and not settings.bootstrap_servers:
         console.print(
             "[red]no broker: set CITYPULSE_BROKER=kafka://host:port or pass --broker "
             "(`citypulse broker` runs one)[/red]"
@@ -130,6 +137,11 @@ def main(argv: Sequence[str] | None = None, console: Console | None = None) -> i
             console.print(
                 f"[yellow]{topic} has {count} partitions, not {settings.partitions}[/yellow]"
             )
+        return 0
+    if args.command == "worker":
+        from .worker import run_worker
+
+        run_worker(settings)
         return 0
     if args.command == "simulate":
         from citypulse.producers.profile import Faults
@@ -176,7 +188,7 @@ def _run_broker(port: int, console: Console) -> int:
 
     with EmbeddedBroker(port=port) as broker:
         console.print(f"embedded broker at {broker.url} (memory storage; log {broker.log_path})")
-        console.print(f"  export CITYPULSE_BROKER={broker.url}")
+        console.print(f"  export CITYPULSE_BROKER={broker.url} CITYPULSE_TANSU_WORKAROUNDS=1")
         try:
             while True:
                 time.sleep(3600)

@@ -58,6 +58,17 @@ class Settings(BaseSettings):
     replication_factor: PositiveInt = Field(
         1, description="Replication factor of topics citypulse creates (3 on a real cluster)."
     )
+    app_id: str = Field(
+        "citypulse",
+        description="Consumer group and prefix of the worker's own topics (tables, "
+        "<app_id>.agency-facts). Workers with the same id share the work.",
+        pattern=r"^[A-Za-z0-9._-]{1,100}$",
+    )
+    tansu_workarounds: bool = Field(
+        False,
+        description="The broker is the embedded Tansu: one record per producer batch so "
+        "that table recovery sees every changelog record (BROKER-NOTES #1).",
+    )
     http_port: int = Field(9108, ge=0, le=65535, description="Worker HTTP port for /metrics.")
 
     reference_file: Path | None = Field(

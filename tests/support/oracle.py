@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 from citypulse.schemas import Event
 from citypulse.schemas.document import DocumentEventBase
 
-__all__ = ["oracle_report"]
+__all__ = ["classify", "oracle_report"]
 
 _ONCE = {
     "dossier.submitted": "submitted",
@@ -64,6 +64,26 @@ def _histogram(bounds: Sequence[float], values: Iterable[float]) -> dict[str, An
         counts[i] += 1
         total += v
     return {"bounds": list(bounds), "counts": counts, "sum": total}
+
+
+def classify(
+    arrivals: Sequence[Event], lateness: float, stream_of: Callable[[Event], str] | None = None
+) -> list[str]:
+    """For each arrival: "applied", "duplicate" or "late" (per stream, in arrival order)."""
+    seen: set[str] = set()
+    streams: dict[str, float] = {}
+    out = []
+    for e in arrivals:
+        name = stream_of(e) if stream_of else ""
+        if e.event_id in seen:
+            out.append("duplicate")
+        elif name in streams and _ts(e) < streams[name] - lateness:
+            out.append("late")
+        else:
+            seen.add(e.event_id)
+            streams[name] = max(streams.get(name, _ts(e)), _ts(e))
+            out.append("applied")
+    return out
 
 
 def oracle_report(

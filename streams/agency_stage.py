@@ -1,0 +1,113 @@
+"""Stage 2 of the worker: facts -> per-agency aggregates, one owner per agency.
+
+Facts arrive on ``citypulse.agency-facts`` keyed by agency, so an agency's row lives with
+one partition and so with one worker. Each row remembers, per source partition, the last
+source offset it applied; facts sent again after a redelivery carry their original offset
+and are skipped, so every row applies each event's facts exactly once.
+
+Watermarks from every source partition reach every facts partition; "now" for the KPIs of
+this worker's agencies is the largest of them, so every worker reads the same clock, and a
+pending resolution settles against the stream time of its own source.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, MutableMapping
+
+from citypulse.streams.kpi import AgencyBook, KpiConfig, KpiReport, build_report
+from citypulse.streams.kpi.clock import LocalDays
+
+from .codec import WATERMARK_PREFIX, AgencyRow, dumps, loads
+
+__all__ = ["AgencyStage"]
+
+log = logging.getLogger(__name__)
+
+
+class AgencyStage:
+    def __init__(
+        self,
+        config: KpiConfig,
+        store: MutableMapping[bytes, bytes],
+        write_row: Callable[[int, bytes, bytes | None], None],
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.write_row = write_row
+        self.book = AgencyBook(config, LocalDays(config.timezone))
+        self.rows: dict[str, AgencyRow] = {}
+        self.watermarks: dict[int, dict[str, float]] = {}
+        self.loaded: set[int] = set()
+
+    def load(self, partition: int) -> None:
+        """Adopt the rows the table recovered for a newly assigned facts partition."""
+        self.loaded.add(partition)
+        for key, raw in list(self.store.items()):
+            data_partition = loads(raw)["p"]
+            if data_partition != partition:
+                continue
+            if key.startswith(WATERMARK_PREFIX):
+                self.watermarks[partition] = loads(raw)["wm"]
+            else:
+                row = AgencyRow.decode(raw)
+                self.rows[key.decode()] = row
+                self.book.aggregates[(row.aggregate.province, row.aggregate.agency)] = row.aggregate
+
+    def revoke(self, partitions: Iterable[int]) -> None:
+        for p in partitions:
+            self.loaded.discard(p)
+            self.watermarks.pop(p, None)
+            for key in [k for k, row in self.rows.items() if row.partition == p]:
+                row = self.rows.pop(key)
+                self.book.aggregates.pop((row.aggregate.province, row.aggregate.agency), None)
+
+    def process(self, partition: int, key: bytes | None, value: bytes) -> None:
+        if partition not in self.loaded:
+            self.load(partition)
+        message = loads(value)
+        if "wm" in message:
+            known = self.watermarks.setdefault(partition, {})
+            for source, t in message["wm"].items():
+                if t > known.get(source, float("-inf")):
+                    known[source] = t
+            self._write(
+                partition,
+                WATERMARK_PREFIX + str(partition).encode(),
+                dumps({"p": partition, "wm": known}),
+            )
+            return
+        if key is None:
+            log.warning("facts message without a key on partition %d: ignored", partition)
+            return
+        name = key.decode()
+        row = self.rows.get(name)
+        if row is None:
+            province, agency = name.split("/", 1)
+            row = self.rows[name] = AgencyRow(partition, self.book.get((province, agency)))
+        for source, offset, facts in message["items"]:
+            if offset <= row.marks.get(source, -1):
+                continue  # applied before (a redelivery upstream)
+            self.book.source = source
+            for fact in facts:
+                self.book.apply_fact(fact)
+            row.marks[source] = offset
+        self._write(partition, key, row.encode())
+
+    def _write(self, partition: int, key: bytes, value: bytes) -> None:
+        self.store[key] = value
+        self.write_row(partition, key, value)
+
+    def stream_times(self) -> dict[str, float]:
+        merged: dict[str, float] = {}
+        for known in self.watermarks.values():
+            for source, t in known.items():
+                merged[source] = max(t, merged.get(source, t))
+        return merged
+
+    def report(self) -> KpiReport | None:
+        """The KPIs of the agencies this worker owns, at the largest stream time it knows."""
+        times = self.stream_times()
+        if not times:
+            return None
+        return build_report(self.book, max(times.values()), times)

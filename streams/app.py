@@ -1,0 +1,169 @@
+"""The Faust app: two stages on Kafka (see entity_stage.py and agency_stage.py).
+
+Built by :func:`create_worker` from explicit parts (no module globals), so that tests and
+the CLI compose it the same way. Messages are consumed as raw bytes and validated by the
+schemas (a faust.Record would crash the agent on bad input); every table row is written
+with an explicit changelog partition, once per batch.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import faust
+from citypulse.schemas import DOCUMENT_TOPIC, DOSSIER_TOPIC
+from citypulse.streams.kpi import KpiConfig, KpiReport
+from faust.types import TP
+from prometheus_client import CollectorRegistry
+
+from .agency_stage import AgencyStage
+from .entity_stage import EntityStage, InputMessage, Outputs
+from .metrics import KpiCollector, pipeline_metrics
+
+__all__ = ["Worker", "WorkerConfig", "create_worker"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    brokers: list[str]  # kafka://host:port URLs
+    dossier_topic: str = DOSSIER_TOPIC
+    document_topic: str = DOCUMENT_TOPIC
+    dead_letter_topic: str = "citypulse.dead-letter"
+    facts_topic: str = "citypulse.agency-facts"
+    partitions: int = 4
+    replication_factor: int = 1
+    app_id: str = "citypulse"
+    batch_size: int = 1000
+    batch_within: float = 0.1
+    session_timeout: float = 10.0
+    commit_interval: float = 1.0
+    embedded_broker: bool = False  # work around Tansu's LATEST offsets (BROKER-NOTES #1)
+    credentials: Any = None  # faust.SASLCredentials / SSLCredentials
+    faust_options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Worker:
+    app: faust.App
+    registry: CollectorRegistry
+    entity_stages: dict[str, EntityStage]
+    agency_stage: AgencyStage
+    latest_report: list[KpiReport] = field(default_factory=list)
+
+    def report(self) -> KpiReport:
+        if self.latest_report:
+            return self.latest_report[-1]
+        return KpiReport(None, "", {}, {}, ())
+
+
+def create_worker(
+    config: WorkerConfig, kpi: KpiConfig, registry: CollectorRegistry | None = None
+) -> Worker:
+    registry = registry or CollectorRegistry()
+    metrics = pipeline_metrics(registry)
+    options: dict[str, Any] = {
+        "store": "memory://",
+        "topic_partitions": config.partitions,
+        "topic_replication_factor": config.replication_factor,
+        "broker_session_timeout": config.session_timeout,
+        "broker_commit_interval": config.commit_interval,
+        "consumer_auto_offset_reset": "earliest",
+        "web_enabled": False,
+        "topic_allow_declare": True,
+    }
+    if config.embedded_broker:
+        options["producer_max_batch_size"] = 16  # one record per batch (BROKER-NOTES #1)
+    if config.credentials is not None:
+        options["broker_credentials"] = config.credentials
+    options.update(config.faust_options)
+    app = faust.App(config.app_id, broker=config.brokers, **options)
+
+    raw: dict[str, Any] = {
+        "key_type": bytes,
+        "value_type": bytes,
+        "key_serializer": "raw",
+        "value_serializer": "raw",
+    }
+    dead_letter = app.topic(config.dead_letter_topic, **raw)
+    facts = app.topic(config.facts_topic, partitions=config.partitions, internal=True, **raw)
+
+    def table(name: str) -> Any:
+        # bytes keys and values: Faust's changelog codec is then "raw" (our JSON inside)
+        return app.Table(
+            name, default=None, partitions=config.partitions, key_type=bytes, value_type=bytes
+        )
+
+    def writer(t: Any) -> Callable[[int, bytes, bytes | None], None]:
+        def write(partition: int, key: bytes, value: bytes | None) -> None:
+            t.send_changelog(partition, key, value, key_serializer="raw", value_serializer="raw")
+
+        return write
+
+    def send_facts(agency: str, value: bytes) -> None:
+        facts.send_soon(key=agency.encode(), value=value)
+
+    def send_watermark(value: bytes) -> None:
+        for partition in range(config.partitions):
+            facts.send_soon(key=None, value=value, partition=partition)
+
+    def send_dead_letter(key: bytes | None, value: bytes, headers: list[tuple[str, bytes]]) -> None:
+        dead_letter.send_soon(key=key, value=value, headers=headers)
+
+    agency_table = table("agencies")
+    agency_stage = AgencyStage(kpi, agency_table.data, writer(agency_table))
+    stages: dict[str, EntityStage] = {}
+    for name, contract in (
+        (config.dossier_topic, DOSSIER_TOPIC),
+        (config.document_topic, DOCUMENT_TOPIC),
+    ):
+        t = table(f"entities-{contract.split('.')[1].removesuffix('-events')}")
+        outputs = Outputs(writer(t), send_facts, send_watermark, send_dead_letter)
+        stages[name] = EntityStage(name, contract, kpi, t.data, outputs, metrics)
+
+    def entity_agent(stage: EntityStage) -> Callable[[Any], Any]:
+        async def agent(stream: Any) -> None:
+            async for events in stream.take_events(config.batch_size, within=config.batch_within):
+                stage.process(
+                    InputMessage(e.message.partition, e.message.offset, e.key, e.value)
+                    for e in events
+                )
+
+        return agent
+
+    for name, stage in stages.items():
+        app.agent(app.topic(name, **raw), name=f"citypulse.entities.{name}")(entity_agent(stage))
+
+    async def agencies(stream: Any) -> None:
+        async for event in stream.events():
+            agency_stage.process(event.message.partition, event.key, event.value)
+
+    app.agent(facts, name="citypulse.agencies")(agencies)
+    worker = Worker(app, registry, stages, agency_stage)
+    registry.register(KpiCollector(worker.report))
+
+    async def publish_report() -> None:
+        """Refresh the report /metrics serves (built here, in the event loop, not by the
+        HTTP thread, so that it never reads state while an agent changes it)."""
+        if app.rebalancing or app.in_recovery:
+            return
+        for tp in app.assignor.assigned_actives():
+            if tp.topic == config.facts_topic and tp.partition not in agency_stage.loaded:
+                agency_stage.load(tp.partition)
+        report = agency_stage.report()
+        if report is not None:
+            worker.latest_report[:] = [report]
+
+    app.timer(0.25)(publish_report)
+
+    async def on_revoked(sender: Any, revoked: set[TP], **kwargs: Any) -> None:
+        for name, stage in stages.items():
+            stage.revoke(tp.partition for tp in revoked if tp.topic == name)
+        agency_stage.revoke(tp.partition for tp in revoked if tp.topic == config.facts_topic)
+
+    app.on_partitions_revoked.connect(on_revoked)  # type: ignore[arg-type]
+    return worker

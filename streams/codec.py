@@ -1,0 +1,72 @@
+"""Wire formats of the worker's own rows and messages (JSON), in one place.
+
+- entity row (changelog of ``entities-<flow>``): ``{"p": source partition, "r": record,
+  "f": {event_id: [source offset, facts]}}``: the facts each applied event emitted, so that
+  a redelivered event can send them again;
+- agency row (``agencies``): ``{"p": facts partition, "agg": aggregate, "m": {source: offset}}``
+  with ``m`` the last source offset applied to this agency, per source partition;
+- watermark row: ``{"p": facts partition, "wm": {source: stream time}}``;
+- facts message (``citypulse.agency-facts``, keyed by ``province/agency``):
+  ``{"items": [[source, offset, [fact, ...]], ...]}``; watermark message: ``{"wm": {...}}``.
+
+A *source* is ``<input topic>:<partition>``: one stream, with its own stream time.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from citypulse.streams.kpi import AgencyAggregate, DocumentRecord, DossierRecord, Fact
+
+__all__ = ["AgencyRow", "EntityRow", "dumps", "loads", "source_name"]
+
+WATERMARK_PREFIX = b"~wm/"
+
+
+def dumps(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def loads(raw: bytes) -> Any:
+    return json.loads(raw)
+
+
+def source_name(topic: str, partition: int) -> str:
+    return f"{topic}:{partition}"
+
+
+@dataclass(slots=True)
+class EntityRow:
+    partition: int
+    record: DossierRecord | DocumentRecord
+    facts: dict[str, list[Any]] = field(default_factory=dict)  # event_id -> [offset, facts]
+
+    def encode(self) -> bytes:
+        return dumps({"p": self.partition, "r": self.record.to_dict(), "f": self.facts})
+
+    @classmethod
+    def decode(cls, raw: bytes, dossier: bool) -> EntityRow:
+        data = loads(raw)
+        kind = DossierRecord if dossier else DocumentRecord
+        return cls(data["p"], kind.from_dict(data["r"]), data["f"])
+
+
+@dataclass(slots=True)
+class AgencyRow:
+    partition: int
+    aggregate: AgencyAggregate
+    marks: dict[str, int] = field(default_factory=dict)
+
+    def encode(self) -> bytes:
+        return dumps({"p": self.partition, "agg": self.aggregate.to_dict(), "m": self.marks})
+
+    @classmethod
+    def decode(cls, raw: bytes) -> AgencyRow:
+        data = loads(raw)
+        return cls(data["p"], AgencyAggregate.from_dict(data["agg"]), data["m"])
+
+
+def facts_message(items: list[tuple[str, int, list[Fact]]]) -> bytes:
+    return dumps({"items": items})

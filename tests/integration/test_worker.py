@@ -1,0 +1,160 @@
+"""The worker on a real broker: KPIs equal the oracle; bad input dead-lettered with its reason."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from kafka import KafkaConsumer, TopicPartition
+
+from citypulse.broker import EmbeddedBroker
+from citypulse.producers.faults import Message
+from citypulse.producers.profile import Faults, SimulationConfig
+from citypulse.producers.publisher import Publisher
+from citypulse.producers.simulator import Simulator
+from citypulse.schemas import (
+    DOCUMENT_TOPIC,
+    DOSSIER_TOPIC,
+    DecodeError,
+    Event,
+    decode,
+    load_reference,
+)
+from citypulse.streams.kpi import KpiConfig
+from citypulse.tests.support.compare import oracle_for
+from citypulse.tests.support.oracle import classify
+from citypulse.tests.support.scrape import differences, expected_samples
+from citypulse.tests.support.worker import WorkerProcess, settle
+from citypulse.topics import ensure_topics
+
+pytestmark = pytest.mark.integration
+
+REF = load_reference()
+CONFIG = KpiConfig.from_reference(REF)
+FAULTS = Faults(duplicate=0.02, disorder=0.05, late=0.01, malformed=0.01, pii=0.01)
+PARTITIONS = 4
+
+
+@dataclass(frozen=True)
+class Record:
+    topic: str  # contract topic
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes
+    headers: tuple[tuple[str, bytes], ...] = ()
+
+
+@dataclass
+class Setup:
+    env: dict[str, str]
+    topics: dict[str, str]  # contract name -> test topic
+    records: list[Record]  # what the input topics hold, per partition in offset order
+    tmp: Path
+
+
+def read_topic(bootstrap: str, topic: str, contract: str) -> list[Record]:
+    consumer = KafkaConsumer(
+        bootstrap_servers=[bootstrap], enable_auto_commit=False, consumer_timeout_ms=3000
+    )
+    tps = [TopicPartition(topic, p) for p in range(PARTITIONS)]
+    consumer.assign(tps)
+    consumer.seek_to_beginning(*tps)
+    out = [
+        Record(contract, r.partition, r.offset, r.key, r.value, tuple(r.headers or ()))
+        for r in consumer
+    ]
+    consumer.close()
+    return sorted(out, key=lambda r: (r.partition, r.offset))
+
+
+@pytest.fixture
+def setup(broker: EmbeddedBroker, topic_prefix: str, tmp_path: Path) -> Iterator[Setup]:
+    topics = {
+        DOSSIER_TOPIC: f"{topic_prefix}dossiers",
+        DOCUMENT_TOPIC: f"{topic_prefix}documents",
+        "citypulse.dead-letter": f"{topic_prefix}dead-letter",
+    }
+    ensure_topics([broker.bootstrap], topics.values(), PARTITIONS)
+    env = {
+        "CITYPULSE_BROKER": broker.url,
+        "CITYPULSE_DOSSIER_TOPIC": topics[DOSSIER_TOPIC],
+        "CITYPULSE_DOCUMENT_TOPIC": topics[DOCUMENT_TOPIC],
+        "CITYPULSE_DEAD_LETTER_TOPIC": topics["citypulse.dead-letter"],
+        "CITYPULSE_APP_ID": f"{topic_prefix}app",
+        "CITYPULSE_PARTITIONS": str(PARTITIONS),
+        "CITYPULSE_TANSU_WORKAROUNDS": "1",
+        "CITYPULSE_LOG_LEVEL": "WARNING",
+    }
+    yield Setup(env, topics, [], tmp_path)
+
+
+def publish(broker: EmbeddedBroker, setup: Setup, messages: list[Message]) -> None:
+    publisher = Publisher([broker.bootstrap])
+    for m in messages:
+        publisher.send(m, topic=setup.topics[m.topic])
+    report = publisher.close()
+    assert report.ok, report
+    setup.records = [
+        r
+        for contract in (DOSSIER_TOPIC, DOCUMENT_TOPIC)
+        for r in read_topic(broker.bootstrap, setup.topics[contract], contract)
+    ]
+
+
+def expected_kpis(records: list[Record]) -> dict[str, float]:
+    """The oracle over what the topics hold: one stream per input partition."""
+    events: list[Event] = []
+    stream: dict[int, str] = {}
+    for r in records:
+        event = decode(r.topic, r.value)
+        if not isinstance(event, DecodeError):
+            stream[id(event)] = f"{r.topic}:{r.partition}"
+            events.append(event)
+    report = oracle_for(events, CONFIG, stream_of=lambda e: stream[id(e)])
+    return expected_samples(report)  # type: ignore[return-value]
+
+
+def test_kpis_of_a_faulty_stream_equal_the_oracle_and_bad_input_is_dead_lettered(
+    broker: EmbeddedBroker, setup: Setup
+) -> None:
+    messages = Simulator(REF, SimulationConfig(seed=21, faults=FAULTS)).take(20_000)
+    publish(broker, setup, messages)
+    with WorkerProcess(setup.env, setup.tmp / "worker.log") as worker:
+        got = settle([worker], len(messages), timeout=240)
+    expected = expected_kpis(setup.records)
+    assert len(expected) > 3000  # 40 agencies x ~90 series: the comparison is not vacuous
+    assert not differences(got, expected), "\n".join(differences(got, expected))
+
+    # every message that could not be accepted is in the dead-letter topic, with its reason
+    wanted: dict[tuple[str, int, int], str] = {}
+    valid: list[tuple[Record, Event]] = []
+    for r in setup.records:
+        event = decode(r.topic, r.value)
+        if isinstance(event, DecodeError):
+            wanted[(setup.topics[r.topic], r.partition, r.offset)] = event.reason
+        else:
+            valid.append((r, event))
+    streams = {id(e): f"{r.topic}:{r.partition}" for r, e in valid}
+    for (r, _), verdict in zip(
+        valid,
+        classify([e for _, e in valid], CONFIG.allowed_lateness, lambda e: streams[id(e)]),
+        strict=True,
+    ):
+        if verdict == "late":
+            wanted[(setup.topics[r.topic], r.partition, r.offset)] = "late"
+    dead = read_topic(
+        broker.bootstrap, setup.topics["citypulse.dead-letter"], "citypulse.dead-letter"
+    )
+    got_dead = {}
+    for d in dead:
+        h = dict(d.headers)
+        got_dead[
+            (h["source.topic"].decode(), int(h["source.partition"]), int(h["source.offset"]))
+        ] = h["error.reason"].decode()
+        assert h["error.detail"]
+    assert got_dead == wanted
+    assert {"invalid_json", "invalid_schema", "unknown_event_type", "late"} <= set(wanted.values())
+    assert not any(b"0905123456" in d.value for d in dead)  # personal data scrubbed

@@ -1,0 +1,104 @@
+"""Running ``citypulse worker`` as a real process for integration tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import TracebackType
+
+from citypulse.broker import free_port
+
+from .scrape import Samples, kpi_samples, parse, scrape
+
+__all__ = ["WorkerProcess"]
+
+
+class WorkerProcess:
+    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+        self.port = free_port()
+        self.log_path = log_path
+        self.env = {**os.environ, **env, "CITYPULSE_HTTP_PORT": str(self.port)}
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> WorkerProcess:
+        script = Path(sys.executable).parent / "citypulse"
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [str(script), "worker"], env=self.env, stdout=log, stderr=subprocess.STDOUT
+            )
+        return self
+
+    def metrics(self) -> str | None:
+        try:
+            return scrape(self.port)
+        except OSError:
+            return None
+
+    def events_seen(self) -> float:
+        text = self.metrics()
+        if text is None:
+            return 0.0
+        return sum(
+            v
+            for (name, _), v in parse(text).items()
+            if name in ("citypulse_events_total", "citypulse_events_invalid_total")
+        )
+
+    def stop(self, sig: int = signal.SIGINT, timeout: float = 30.0) -> int:
+        assert self.process is not None
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(10)
+            raise
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait(10)
+
+    def log_tail(self, n: int = 3000) -> str:
+        return self.log_path.read_text(errors="replace")[-n:]
+
+    def __enter__(self) -> WorkerProcess:
+        return self.start()
+
+    def __exit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.stop()
+
+
+def settle(workers: list[WorkerProcess], total_messages: int, timeout: float) -> Samples:
+    """Wait until the workers have seen every message and their KPI series stop changing;
+    the union of their KPI series (each series must come from one worker only)."""
+    deadline = time.monotonic() + timeout
+    previous: Samples | None = None
+    stable = 0
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        if sum(w.events_seen() for w in workers) < total_messages:
+            continue
+        union: Samples = {}
+        for w in workers:
+            text = w.metrics()
+            if text is None:
+                break
+            for key, value in kpi_samples(text).items():
+                assert key not in union, f"{key} exported by two workers"
+                union[key] = value
+        else:
+            stable = stable + 1 if union == previous else 0
+            previous = union
+            if stable >= 4:
+                return union
+    logs = "\n---\n".join(w.log_tail() for w in workers)
+    raise AssertionError(f"workers did not settle within {timeout:.0f} s; logs:\n{logs}")
