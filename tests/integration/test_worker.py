@@ -7,9 +7,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from kafka import KafkaConsumer, TopicPartition
-
-from citypulse.broker import EmbeddedBroker
 from citypulse.producers.faults import Message
 from citypulse.producers.profile import Faults, SimulationConfig
 from citypulse.producers.publisher import Publisher
@@ -27,6 +24,9 @@ from citypulse.tests.support.compare import oracle_for
 from citypulse.tests.support.oracle import classify
 from citypulse.tests.support.scrape import differences, expected_samples
 from citypulse.tests.support.worker import WorkerProcess, settle
+from kafka import KafkaConsumer, TopicPartition
+
+from citypulse.broker import EmbeddedBroker
 from citypulse.topics import ensure_topics
 
 pytestmark = pytest.mark.integration
@@ -88,7 +88,7 @@ def setup(broker: EmbeddedBroker, topic_prefix: str, tmp_path: Path) -> Iterator
         "CITYPULSE_TANSU_WORKAROUNDS": "1",
         "CITYPULSE_LOG_LEVEL": "WARNING",
     }
-    yield Setup(env, topics, [], tmp_path)
+    return Setup(env, topics, [], tmp_path)
 
 
 def publish(broker: EmbeddedBroker, setup: Setup, messages: list[Message]) -> None:
