@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from citypulse.schemas import (
 from citypulse.streams.kpi import KpiConfig
 from citypulse.tests.support.compare import oracle_for
 from citypulse.tests.support.oracle import classify
-from citypulse.tests.support.scrape import differences, expected_samples
+from citypulse.tests.support.scrape import Samples, differences, expected_samples
 from citypulse.tests.support.worker import WorkerProcess, settle
 from kafka import KafkaConsumer, TopicPartition
 
@@ -71,7 +70,7 @@ def read_topic(bootstrap: str, topic: str, contract: str) -> list[Record]:
 
 
 @pytest.fixture
-def setup(broker: EmbeddedBroker, topic_prefix: str, tmp_path: Path) -> Iterator[Setup]:
+def setup(broker: EmbeddedBroker, topic_prefix: str, tmp_path: Path) -> Setup:
     topics = {
         DOSSIER_TOPIC: f"{topic_prefix}dossiers",
         DOCUMENT_TOPIC: f"{topic_prefix}documents",
@@ -104,7 +103,7 @@ def publish(broker: EmbeddedBroker, setup: Setup, messages: list[Message]) -> No
     ]
 
 
-def expected_kpis(records: list[Record]) -> dict[str, float]:
+def expected_kpis(records: list[Record]) -> Samples:
     """The oracle over what the topics hold: one stream per input partition."""
     events: list[Event] = []
     stream: dict[int, str] = {}
@@ -114,7 +113,7 @@ def expected_kpis(records: list[Record]) -> dict[str, float]:
             stream[id(event)] = f"{r.topic}:{r.partition}"
             events.append(event)
     report = oracle_for(events, CONFIG, stream_of=lambda e: stream[id(e)])
-    return expected_samples(report)  # type: ignore[return-value]
+    return expected_samples(report)
 
 
 def test_kpis_of_a_faulty_stream_equal_the_oracle_and_bad_input_is_dead_lettered(
