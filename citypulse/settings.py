@@ -64,6 +64,10 @@ class Settings(BaseSettings):
         "<app_id>.agency-facts). Workers with the same id share the work.",
         pattern=r"^[A-Za-z0-9._-]{1,100}$",
     )
+    commit_interval: Duration = Field(
+        timedelta(seconds=1),
+        description="How often the worker commits input offsets (what a crash re-delivers).",
+    )
     tansu_workarounds: bool = Field(
         False,
         description="The broker is the embedded Tansu: one record per producer batch so "

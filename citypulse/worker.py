@@ -41,6 +41,7 @@ def run_worker(settings: Settings) -> None:
         app_id=settings.app_id,
         facts_topic=f"{settings.app_id}.agency-facts",
         embedded_broker=settings.tansu_workarounds,
+        commit_interval=settings.commit_interval.total_seconds(),
         credentials=bootstrap.faust_credentials(settings),
     )
     worker = create_worker(config, bootstrap.kpi_config(settings))

@@ -77,28 +77,36 @@ class WorkerProcess:
             self.stop()
 
 
-def settle(workers: list[WorkerProcess], total_messages: int, timeout: float) -> Samples:
-    """Wait until the workers have seen every message and their KPI series stop changing;
-    the union of their KPI series (each series must come from one worker only)."""
+def union_of(workers: list[WorkerProcess]) -> Samples | None:
+    """The union of the workers' KPI series; each series must come from one worker only."""
+    union: Samples = {}
+    for w in workers:
+        text = w.metrics()
+        if text is None:
+            return None
+        for key, value in kpi_samples(text).items():
+            assert key not in union, f"{key} exported by two workers"
+            union[key] = value
+    return union
+
+
+def eventually_equal(workers: list[WorkerProcess], expected: Samples, timeout: float) -> None:
+    """Wait until the union of the workers' KPI series equals ``expected``, then check that it
+    stays equal for 2 more seconds; on timeout, fail with the differences and the logs."""
+    from .scrape import differences
+
     deadline = time.monotonic() + timeout
-    previous: Samples | None = None
-    stable = 0
+    union: Samples | None = None
     while time.monotonic() < deadline:
         time.sleep(0.5)
-        if sum(w.events_seen() for w in workers) < total_messages:
+        union = union_of(workers)
+        if union != expected:
             continue
-        union: Samples = {}
-        for w in workers:
-            text = w.metrics()
-            if text is None:
-                break
-            for key, value in kpi_samples(text).items():
-                assert key not in union, f"{key} exported by two workers"
-                union[key] = value
-        else:
-            stable = stable + 1 if union == previous else 0
-            previous = union
-            if stable >= 4:
-                return union
+        for _ in range(4):
+            time.sleep(0.5)
+            union = union_of(workers)
+            assert union == expected, "\n".join(differences(union or {}, expected))
+        return
+    diff = "\n".join(differences(union or {}, expected))
     logs = "\n---\n".join(w.log_tail() for w in workers)
-    raise AssertionError(f"workers did not settle within {timeout:.0f} s; logs:\n{logs}")
+    raise AssertionError(f"not equal to the oracle after {timeout:.0f} s:\n{diff}\nlogs:\n{logs}")
