@@ -76,19 +76,22 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser(
         "demo",
-        help="simulate a province and show its live KPIs (offline: in-process engine)",
+        help="broker + worker + simulator, live KPI table from the worker's /metrics "
+        "(embedded broker unless CITYPULSE_BROKER is set)",
         epilog=_SETTINGS_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     demo.add_argument("--seed", type=int, default=42, help="simulator seed (default 42)")
     demo.add_argument(
-        "--hours", type=float, default=72.0, help="simulated hours to run (default 72)"
+        "--hours", type=float, help="simulated hours to run (default: until Ctrl-C; offline: 72)"
     )
     demo.add_argument(
         "--speed",
         type=float,
-        default=4 * 3600.0,
-        help="simulated seconds per real second (default 14400: 4 h a second); 0: flat out",
+        help="simulated seconds per real second (default 1800; offline 14400); 0: flat out",
+    )
+    demo.add_argument(
+        "--offline", action="store_true", help="no Kafka: fold the simulator in this process"
     )
     demo.add_argument("--no-faults", action="store_true", help="do not inject upstream faults")
 
@@ -171,13 +174,24 @@ def main(argv: Sequence[str] | None = None, console: Console | None = None) -> i
             console.print(f"wrote {path}")
         return 0
     if args.command == "demo":
-        from .demo import DemoOptions, run_offline_demo
+        from . import demo
 
-        options = DemoOptions(
-            seed=args.seed, hours=args.hours, speed=args.speed or None, faults=not args.no_faults
+        if args.offline:
+            offline = demo.DemoOptions(
+                seed=args.seed,
+                hours=72.0 if args.hours is None else args.hours,
+                speed=(4 * 3600.0 if args.speed is None else args.speed) or None,
+                faults=not args.no_faults,
+            )
+            demo.run_offline_demo(settings, offline, console)
+            return 0
+        live = demo.LiveDemoOptions(
+            seed=args.seed,
+            hours=args.hours,
+            speed=(1800.0 if args.speed is None else args.speed) or None,
+            faults=not args.no_faults,
         )
-        run_offline_demo(settings, options, console)
-        return 0
+        return demo.run_demo(settings, live, console)
     raise AssertionError(args.command)  # argparse rejects unknown commands
 
 

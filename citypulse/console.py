@@ -1,7 +1,9 @@
-"""Terminal views of the KPIs (the demo's refreshing table)."""
+"""Terminal views of the KPIs (the demo's refreshing table), from a report or from /metrics."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -10,74 +12,207 @@ from rich.table import Table
 from rich.text import Text
 
 from citypulse.schemas import Reference
-from citypulse.streams.kpi import KpiReport, KpiSnapshot, PipelineStats
+from citypulse.streams.kpi import KpiReport, PipelineStats
+from citypulse.streams.kpi.agency import TODAY_COUNTERS
+from citypulse.streams.kpi.report import index, today_ratios
 
-__all__ = ["kpi_view"]
+__all__ = ["Health", "TableRow", "kpi_table", "kpi_view", "rows_from_samples"]
+
+_GAUGES = {
+    "citypulse_dossiers_open": "open",
+    "citypulse_dossiers_overdue": "overdue",
+    "citypulse_dossiers_due_soon": "due_soon",
+    "citypulse_documents_undelivered": "undelivered",
+}
+_HEADERS = (
+    "agency",
+    "recv",
+    "online%",
+    "full%",
+    "open",
+    "overdue",
+    "due<24h",
+    "on-time%",
+    "satisf%",
+    "e-doc%",
+    "signed%",
+    "undeliv",
+    "index",
+)
+
+
+@dataclass(frozen=True)
+class TableRow:
+    today: Mapping[str, float]
+    open: float
+    overdue: float
+    due_soon: float
+    undelivered: float
+    index: float | None
+
+    @property
+    def rates(self) -> dict[str, float | None]:
+        return today_ratios({k: int(self.today.get(k, 0)) for k in TODAY_COUNTERS})
+
+
+@dataclass(frozen=True)
+class Health:
+    events_per_second: float
+    events: float
+    duplicates: float
+    late: float
+    conflict: float
+    invalid: Mapping[str, float]
 
 
 def _pct(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.1f}"
 
 
-def _row(name: str, snap: KpiSnapshot, index: float | None) -> list[str]:
-    r = snap.today_rates
+def _cells(name: str, row: TableRow) -> list[str]:
+    r = row.rates
     return [
         name,
-        str(snap.today["received"]),
+        f"{row.today.get('received', 0):.0f}",
         _pct(r["online_submission"]),
         _pct(r["full_process"]),
-        str(snap.open),
-        str(snap.overdue),
-        str(snap.due_soon),
+        f"{row.open:.0f}",
+        f"{row.overdue:.0f}",
+        f"{row.due_soon:.0f}",
         _pct(r["on_time_resolution"]),
         _pct(r["satisfaction"]),
         _pct(r["electronic_document"]),
         _pct(r["digital_signature"]),
-        str(snap.undelivered),
-        "-" if index is None else f"{index:.3f}",
+        f"{row.undelivered:.0f}",
+        "-" if row.index is None else f"{row.index:.3f}",
     ]
 
 
-def kpi_view(
-    report: KpiReport,
+def kpi_table(
     reference: Reference,
-    stats: PipelineStats,
-    events_per_second: float,
+    stream_time: float | None,
+    agencies: Mapping[tuple[str, str], TableRow],
+    weights: Iterable[tuple[str, float]],
+    health: Health,
     limit: int = 20,
 ) -> Group:
     """Agencies ranked by today's digital-government index, province totals, pipeline health."""
     zone = ZoneInfo(reference.timezone)
-    now = (
-        "-"
-        if report.stream_time is None
-        else datetime.fromtimestamp(report.stream_time, UTC)
-        .astimezone(zone)
-        .strftime("%a %Y-%m-%d %H:%M")
-    )
-    shown = f"top {limit} of {len(report.agencies)}" if len(report.agencies) > limit else "all"
+    now = "-"
+    if stream_time is not None:
+        now = (
+            datetime.fromtimestamp(stream_time, UTC).astimezone(zone).strftime("%a %Y-%m-%d %H:%M")
+        )
+    shown = f"top {limit} of {len(agencies)}" if len(agencies) > limit else "all"
     table = Table(
         title=f"citypulse · {reference.province_name} · stream time {now} · today's KPIs "
         f"· agencies ranked by digital-government index ({shown})"
     )
-    for header in ("agency", "recv", "online%", "full%", "open", "overdue", "due<24h",
-                   "on-time%", "satisf%", "e-doc%", "signed%", "undeliv", "index"):  # fmt: skip
+    for header in _HEADERS:
         table.add_column(header, justify="left" if header == "agency" else "right")
-    ranked = sorted(report.agencies, key=lambda k: -(report.index(k) or 0.0))
-    several = len(report.provinces) > 1
+    provinces = sorted({p for p, _ in agencies})
+    ranked = sorted(agencies, key=lambda k: -(agencies[k].index or 0.0))
     for key in ranked[:limit]:
-        name = "/".join(key) if several else key[1]
-        table.add_row(*_row(name, report.agencies[key], report.index(key)))
-    for province, snap in sorted(report.provinces.items()):
-        index = snap.digital_government_index(report.index_weights)
-        table.add_row(*_row(f"{province} total", snap, index), style="bold")
-    by_reason: dict[str, int] = {}
-    for (_, reason), n in stats.invalid.items():
-        by_reason[reason] = by_reason.get(reason, 0) + n
-    invalid = ", ".join(f"{reason} {n}" for reason, n in sorted(by_reason.items())) or "0"
-    health = Text(
-        f"{events_per_second:,.0f} events/s · events {sum(stats.events.values()):,} · "
-        f"duplicates {sum(stats.duplicate.values())} · "
-        f"dead-letter: late {sum(stats.late.values())}, "
-        f"conflict {sum(stats.conflict.values())}, invalid {invalid}"
+        table.add_row(*_cells("/".join(key) if len(provinces) > 1 else key[1], agencies[key]))
+    weights = list(weights)
+    for province in provinces:
+        rows = [r for (p, _), r in agencies.items() if p == province]
+        today = {k: sum(r.today.get(k, 0) for r in rows) for k in TODAY_COUNTERS}
+        total = TableRow(
+            today,
+            sum(r.open for r in rows),
+            sum(r.overdue for r in rows),
+            sum(r.due_soon for r in rows),
+            sum(r.undelivered for r in rows),
+            None,
+        )
+        total = TableRow(
+            total.today,
+            total.open,
+            total.overdue,
+            total.due_soon,
+            total.undelivered,
+            index(total.rates, weights),
+        )
+        table.add_row(*_cells(f"{province} total", total), style="bold")
+    invalid = ", ".join(f"{reason} {n:.0f}" for reason, n in sorted(health.invalid.items())) or "0"
+    line = Text(
+        f"{health.events_per_second:,.0f} events/s · events {health.events:,.0f} · "
+        f"duplicates {health.duplicates:.0f} · dead-letter: late {health.late:.0f}, "
+        f"conflict {health.conflict:.0f}, invalid {invalid}"
     )
-    return Group(table, health)
+    return Group(table, line)
+
+
+def kpi_view(
+    report: KpiReport, reference: Reference, stats: PipelineStats, events_per_second: float
+) -> Group:
+    """The table from an in-process engine's report (the offline demo)."""
+    rows = {
+        key: TableRow(s.today, s.open, s.overdue, s.due_soon, s.undelivered, report.index(key))
+        for key, s in report.agencies.items()
+    }
+    invalid: dict[str, float] = {}
+    for (_, reason), n in stats.invalid.items():
+        invalid[reason] = invalid.get(reason, 0) + n
+    health = Health(
+        events_per_second,
+        sum(stats.events.values()),
+        sum(stats.duplicate.values()),
+        sum(stats.late.values()),
+        sum(stats.conflict.values()),
+        invalid,
+    )
+    return kpi_table(reference, report.stream_time, rows, report.index_weights, health)
+
+
+def rows_from_samples(
+    samples: Mapping[tuple[str, tuple[tuple[str, str], ...]], float],
+) -> tuple[dict[tuple[str, str], TableRow], Health, float | None]:
+    """Table rows, pipeline health and stream time from a /metrics scrape."""
+    per: dict[tuple[str, str], dict[str, float]] = {}
+    today: dict[tuple[str, str], dict[str, float]] = {}
+    idx: dict[tuple[str, str], float] = {}
+    invalid: dict[str, float] = {}
+    sums = {
+        "citypulse_events_total": 0.0,
+        "citypulse_events_duplicate_total": 0.0,
+        "citypulse_events_late_total": 0.0,
+        "citypulse_events_conflict_total": 0.0,
+    }
+    stream_time: float | None = None
+    for (name, label_items), value in samples.items():
+        labels = dict(label_items)
+        key = (labels.get("province", ""), labels.get("agency", ""))
+        if name in sums:
+            sums[name] += value
+        elif name == "citypulse_events_invalid_total":
+            invalid[labels["reason"]] = invalid.get(labels["reason"], 0) + value
+        elif name == "citypulse_stream_time_seconds":
+            stream_time = max(value, stream_time or value)
+        elif name == "citypulse_today_items":
+            today.setdefault(key, {})[labels["item"]] = value
+        elif name == "citypulse_kpi_ratio" and labels["kpi"] == "digital_government_index":
+            idx[key] = value
+        elif name in _GAUGES:
+            per.setdefault(key, {})[_GAUGES[name]] = value
+    rows = {
+        key: TableRow(
+            today.get(key, {}),
+            g.get("open", 0),
+            g.get("overdue", 0),
+            g.get("due_soon", 0),
+            g.get("undelivered", 0),
+            idx.get(key),
+        )
+        for key, g in per.items()
+    }
+    health = Health(
+        0.0,
+        sums["citypulse_events_total"],
+        sums["citypulse_events_duplicate_total"],
+        sums["citypulse_events_late_total"],
+        sums["citypulse_events_conflict_total"],
+        invalid,
+    )
+    return rows, health, stream_time

@@ -7,7 +7,8 @@ service; this one needs nothing but Python.)
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from rich.console import Console
@@ -69,3 +70,142 @@ def run_offline_demo(settings: Settings, options: DemoOptions, console: Console)
         live.update(view(), refresh=True)  # type: ignore[arg-type]
     console.line()
     return pipeline
+
+
+@dataclass(frozen=True)
+class LiveDemoOptions:
+    seed: int = 42
+    hours: float | None = None  # None: until Ctrl-C
+    speed: float | None = 1800.0  # simulated seconds per real second; None: flat out
+    faults: bool = True
+    refresh: float = 1.0
+
+
+def run_demo(settings: Settings, options: LiveDemoOptions, console: Console) -> int:
+    """Broker (embedded unless configured) + worker + simulator; the live table from /metrics."""
+    import os
+    import subprocess
+    import sys
+    import tempfile
+    import threading
+    from pathlib import Path
+
+    from citypulse.producers.publisher import Publisher
+
+    from .broker import EmbeddedBroker
+    from .topics import ensure_topics
+
+    logs = Path(tempfile.mkdtemp(prefix="citypulse-demo-"))
+    broker: EmbeddedBroker | None = None
+    worker: subprocess.Popen[bytes] | None = None
+    stop = threading.Event()
+    try:
+        if settings.broker is None:
+            broker = EmbeddedBroker(log_dir=logs).start()
+            settings = settings.model_copy(update={"broker": broker.url, "tansu_workarounds": True})
+            console.print(f"embedded broker at {broker.url} (memory storage)")
+        ensure_topics(
+            settings.bootstrap_servers,
+            [*settings.input_topics, settings.dead_letter_topic],
+            settings.partitions,
+            settings.replication_factor,
+            settings.kafka_client_options(),
+        )
+        env = {
+            **os.environ,
+            "CITYPULSE_BROKER": settings.broker or "",
+            "CITYPULSE_HTTP_PORT": str(settings.http_port),
+            "CITYPULSE_TANSU_WORKAROUNDS": "1" if settings.tansu_workarounds else "0",
+            "CITYPULSE_LOG_LEVEL": "WARNING",
+        }
+        with (logs / "worker.log").open("wb") as log:
+            worker = subprocess.Popen(
+                [sys.executable, "-m", "citypulse.cli", "worker"],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        url = f"http://127.0.0.1:{settings.http_port}/metrics"
+        console.print(f"worker /metrics: {url}   (logs in {logs}; Ctrl-C stops everything)")
+        console.file.flush()
+
+        config = SimulationConfig(
+            seed=options.seed,
+            faults=DEMO_FAULTS if options.faults else Faults(),
+            allowed_lateness=settings.allowed_lateness.total_seconds(),
+        )
+        until = None if options.hours is None else config.start + timedelta(hours=options.hours)
+        messages = Simulator(bootstrap.reference(settings), config).messages(until=until)
+        publisher = Publisher(settings.bootstrap_servers, settings.kafka_client_options())
+        topics = {
+            "citypulse.dossier-events": settings.dossier_topic,
+            "citypulse.document-events": settings.document_topic,
+        }
+
+        def produce() -> None:
+            for message in paced(messages, speed=options.speed):
+                if stop.is_set():
+                    break
+                publisher.send(message, topic=topics[message.topic])
+            publisher.flush()
+
+        producer = threading.Thread(target=produce, name="citypulse-demo-simulator", daemon=True)
+        producer.start()
+        _show(
+            url,
+            settings,
+            console,
+            options.refresh,
+            lambda: not producer.is_alive() or worker.poll() is not None,
+        )
+        if worker.poll() is not None:
+            console.print(
+                f"[red]the worker exited ({worker.returncode}); see {logs / 'worker.log'}[/red]"
+            )
+            return 1
+        return 0
+    except KeyboardInterrupt:
+        console.print("[yellow]stopping: simulator, worker, broker[/yellow]")
+        return 0
+    finally:
+        stop.set()
+        if worker is not None and worker.poll() is None:
+            worker.send_signal(__import__("signal").SIGINT)
+            try:
+                worker.wait(30)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+        if broker is not None:
+            broker.stop()
+
+
+def _show(
+    url: str, settings: Settings, console: Console, refresh: float, done: Callable[[], bool]
+) -> None:
+    """Redraw the table from /metrics until ``done()``, then once more when the worker caught up."""
+    from .console import kpi_table, rows_from_samples
+    from .scrape import parse, scrape
+
+    reference = bootstrap.reference(settings)
+    weights = bootstrap.kpi_config(settings).index_weights
+    previous: tuple[float, float] | None = None
+    with Live(console=console, auto_refresh=False, transient=False) as live:
+        while True:
+            finished = done()
+            time.sleep(refresh if not finished else 3 * refresh)
+            try:
+                rows, health, stream_time = rows_from_samples(parse(scrape(url, timeout=2)))
+            except OSError:
+                continue  # the worker is starting
+            now = time.monotonic()
+            rate = (
+                0.0
+                if previous is None
+                else (health.events - previous[1]) / max(1e-9, now - previous[0])
+            )
+            previous = (now, health.events)
+            health = replace(health, events_per_second=rate)
+            live.update(kpi_table(reference, stream_time, rows, weights, health), refresh=True)
+            if finished:
+                break
+    console.line()

@@ -64,6 +64,7 @@ class AgencyStage:
 
     def process(self, partition: int, key: bytes | None, value: bytes) -> None:
         if partition not in self.loaded:
+            log.warning("facts[%d]: message before the partition was loaded", partition)
             self.load(partition)
         message = loads(value)
         if "wm" in message:

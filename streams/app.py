@@ -8,6 +8,7 @@ with an explicit changelog partition, once per batch.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -98,49 +99,88 @@ def create_worker(
             name, default=None, partitions=config.partitions, key_type=bytes, value_type=bytes
         )
 
-    def writer(t: Any) -> Callable[[int, bytes, bytes | None], None]:
-        def write(partition: int, key: bytes, value: bytes | None) -> None:
-            t.send_changelog(partition, key, value, key_serializer="raw", value_serializer="raw")
+    def outputs(in_flight: list[Any], t: Any) -> Outputs:
+        """Producer-backed outputs of one stage; every send's delivery future goes to
+        ``in_flight``, and the stage awaits them all before its input is acknowledged."""
 
-        return write
+        def write_row(partition: int, key: bytes, value: bytes | None) -> None:
+            in_flight.append(
+                t.send_changelog(
+                    partition, key, value, key_serializer="raw", value_serializer="raw"
+                )
+            )
 
-    def send_facts(agency: str, value: bytes) -> None:
-        facts.send_soon(key=agency.encode(), value=value)
+        def send_facts(agency: str, value: bytes) -> None:
+            in_flight.append(facts.send_soon(key=agency.encode(), value=value))
 
-    def send_watermark(value: bytes) -> None:
-        for partition in range(config.partitions):
-            facts.send_soon(key=None, value=value, partition=partition)
+        def send_watermark(value: bytes) -> None:
+            in_flight.extend(
+                facts.send_soon(key=None, value=value, partition=partition)
+                for partition in range(config.partitions)
+            )
 
-    def send_dead_letter(key: bytes | None, value: bytes, headers: list[tuple[str, bytes]]) -> None:
-        dead_letter.send_soon(key=key, value=value, headers=headers)
+        def send_dead_letter(
+            key: bytes | None, value: bytes, headers: list[tuple[str, bytes]]
+        ) -> None:
+            in_flight.append(dead_letter.send_soon(key=key, value=value, headers=headers))
+
+        return Outputs(write_row, send_facts, send_watermark, send_dead_letter)
+
+    async def delivered(in_flight: list[Any]) -> None:
+        """Wait until every message sent so far by this stage is acknowledged by the broker.
+
+        Faust flushes its producer before committing offsets, but its buffer flush gives up
+        after 0.1 s without progress (faust/transport/producer.py, flush_atmost), so under
+        load offsets can be committed for output still in the buffer; a crash then loses it.
+        Waiting here, before the batch is acknowledged, makes every commit cover only output
+        the broker has.
+        """
+        while in_flight:
+            pending = list(in_flight)
+            in_flight.clear()
+            await asyncio.gather(*pending)
 
     agency_table = table("agencies")
-    agency_stage = AgencyStage(kpi, agency_table.data, writer(agency_table))
+    agency_in_flight: list[Any] = []
+    agency_stage = AgencyStage(
+        kpi, agency_table.data, outputs(agency_in_flight, agency_table).write_row
+    )
     stages: dict[str, EntityStage] = {}
+    in_flight: dict[str, list[Any]] = {}
     for name, contract in (
         (config.dossier_topic, DOSSIER_TOPIC),
         (config.document_topic, DOCUMENT_TOPIC),
     ):
         t = table(f"entities-{contract.split('.')[1].removesuffix('-events')}")
-        outputs = Outputs(writer(t), send_facts, send_watermark, send_dead_letter)
-        stages[name] = EntityStage(name, contract, kpi, t.data, outputs, metrics)
+        in_flight[name] = []
+        stages[name] = EntityStage(
+            name, contract, kpi, t.data, outputs(in_flight[name], t), metrics
+        )
 
-    def entity_agent(stage: EntityStage) -> Callable[[Any], Any]:
+    def entity_agent(stage: EntityStage, sent: list[Any]) -> Callable[[Any], Any]:
         async def agent(stream: Any) -> None:
             async for events in stream.take_events(config.batch_size, within=config.batch_within):
                 stage.process(
                     InputMessage(e.message.partition, e.message.offset, e.key, e.value)
                     for e in events
                 )
+                await delivered(sent)
+                if stage.tombstones:  # only once the facts they depend on are durable
+                    stage.write_tombstones()
+                    await delivered(sent)
 
         return agent
 
     for name, stage in stages.items():
-        app.agent(app.topic(name, **raw), name=f"citypulse.entities.{name}")(entity_agent(stage))
+        app.agent(app.topic(name, **raw), name=f"citypulse.entities.{name}")(
+            entity_agent(stage, in_flight[name])
+        )
 
     async def agencies(stream: Any) -> None:
-        async for event in stream.events():
-            agency_stage.process(event.message.partition, event.key, event.value)
+        async for events in stream.take_events(config.batch_size, within=config.batch_within):
+            for event in events:
+                agency_stage.process(event.message.partition, event.key, event.value)
+            await delivered(agency_in_flight)
 
     app.agent(facts, name="citypulse.agencies")(agencies)
     worker = Worker(app, registry, stages, agency_stage)
@@ -151,9 +191,6 @@ def create_worker(
         HTTP thread, so that it never reads state while an agent changes it)."""
         if app.rebalancing or app.in_recovery:
             return
-        for tp in app.assignor.assigned_actives():
-            if tp.topic == config.facts_topic and tp.partition not in agency_stage.loaded:
-                agency_stage.load(tp.partition)
         report = agency_stage.report()
         if report is not None:
             worker.latest_report[:] = [report]
@@ -166,4 +203,16 @@ def create_worker(
         agency_stage.revoke(tp.partition for tp in revoked if tp.topic == config.facts_topic)
 
     app.on_partitions_revoked.connect(on_revoked)  # type: ignore[arg-type]
+
+    async def on_rebalance_complete(sender: Any, **kwargs: Any) -> None:
+        """Adopt the agency rows recovered for our facts partitions. Only now: Faust sends
+        this once table recovery is over; reading the table earlier would adopt a partial
+        state and later writes would overwrite the recovered rows."""
+        for tp in app.assignor.assigned_actives():
+            if tp.topic == config.facts_topic and tp.partition not in agency_stage.loaded:
+                agency_stage.load(tp.partition)
+            elif tp.topic in stages and tp.partition not in stages[tp.topic].partitions:
+                stages[tp.topic].load(tp.partition)
+
+    app.on_rebalance_complete.connect(on_rebalance_complete)  # type: ignore[arg-type]
     return worker

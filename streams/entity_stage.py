@@ -15,6 +15,7 @@ offset, and the agency stage applies them only if it had not already.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, MutableMapping
@@ -38,6 +39,8 @@ from .codec import EntityRow, dumps, facts_message, source_name
 from .metrics import PipelineMetrics
 
 __all__ = ["EntityStage", "InputMessage", "Outputs"]
+
+log = logging.getLogger(__name__)
 
 
 class InputMessage(NamedTuple):
@@ -64,6 +67,9 @@ class _Partition:
     released: set[str] = field(default_factory=set)
 
 
+_NO_PARTITION = _Partition(KpiEngine(), FactRecorder(), {})
+
+
 class EntityStage:
     def __init__(
         self,
@@ -84,12 +90,21 @@ class EntityStage:
         self.out = outputs
         self.metrics = metrics
         self.partitions: dict[int, _Partition] = {}
+        #: entities released by the last batch: delete their rows only once the facts of their
+        #: events are durable (call :meth:`write_tombstones` after flushing the producer)
+        self.tombstones: list[tuple[int, str]] = []
 
     # -- partitions ----------------------------------------------------------------------
     def _partition(self, partition: int) -> _Partition:
         part = self.partitions.get(partition)
         if part is None:
-            part = self.partitions[partition] = self._recover(partition)
+            log.warning("%s[%d]: message before the partition was loaded", self.topic, partition)
+            part = self.load(partition)
+        return part
+
+    def load(self, partition: int) -> _Partition:
+        """Adopt the rows recovered for ``partition`` (call once table recovery is over)."""
+        part = self.partitions[partition] = self._recover(partition)
         return part
 
     def _recover(self, partition: int) -> _Partition:
@@ -143,7 +158,7 @@ class EntityStage:
         for partition, part in parts.items():
             for entity_id in part.released:
                 part.rows.pop(entity_id, None)
-                self._write(partition, entity_id.encode(), None)
+                self.tombstones.append((partition, entity_id))
             part.released.clear()
         for agency, items in by_agency.items():
             self.out.send_facts(agency, facts_message(items))
@@ -155,6 +170,18 @@ class EntityStage:
             self.out.send_watermark(dumps({"wm": watermark}))
             if self.metrics is not None:
                 self.metrics.stream_time.labels(self.topic).set(max(watermark.values()))
+
+    def write_tombstones(self) -> None:
+        """Delete the rows of released entities (after the producer was flushed).
+
+        A released entity's row is what says its events were applied. Were its deletion
+        durable while the facts of its last events were not (they go to another topic), a
+        replay after a crash would judge those events late and their facts would be lost.
+        """
+        for partition, entity_id in self.tombstones:
+            if entity_id not in self.partitions.get(partition, _NO_PARTITION).rows:
+                self._write(partition, entity_id.encode(), None)
+        self.tombstones.clear()
 
     def _write(self, partition: int, key: bytes, value: bytes | None) -> None:
         if value is None:

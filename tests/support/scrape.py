@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import itertools
-import urllib.request
 from typing import Any
 
-from prometheus_client.parser import text_string_to_metric_families
+from citypulse.scrape import Samples, parse
+from citypulse.scrape import scrape as scrape_url
 
-__all__ = ["KPI_FAMILIES", "Samples", "expected_samples", "kpi_samples", "scrape"]
-
-#: (metric name, sorted label items) -> value
-Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+__all__ = ["KPI_FAMILIES", "Samples", "expected_samples", "kpi_samples", "parse", "scrape"]
 
 KPI_FAMILIES = (
     "citypulse_dossiers_received", "citypulse_dossiers_resolved", "citypulse_dossiers_withdrawn",
@@ -24,17 +21,7 @@ KPI_FAMILIES = (
 
 
 def scrape(port: int, timeout: float = 5.0) -> str:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=timeout) as response:
-        text: str = response.read().decode()
-    return text
-
-
-def parse(text: str) -> Samples:
-    out: Samples = {}
-    for family in text_string_to_metric_families(text):
-        for s in family.samples:
-            out[(s.name, tuple(sorted(s.labels.items())))] = s.value
-    return out
+    return scrape_url(f"http://127.0.0.1:{port}/metrics", timeout)
 
 
 def kpi_samples(text: str) -> Samples:
@@ -112,7 +99,7 @@ def expected_samples(report: dict[str, Any]) -> Samples:
     return out
 
 
-def differences(got: Samples, expected: Samples, limit: int = 10) -> list[str]:
+def differences(got: Samples, expected: Samples, limit: int = 200) -> list[str]:
     """Readable differences (missing, extra, different), at most ``limit``."""
     out = []
     for key in sorted(set(got) | set(expected)):

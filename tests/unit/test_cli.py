@@ -30,7 +30,7 @@ def test_schemas_export_writes_one_json_schema_per_topic(tmp_path: Path) -> None
 
 
 def test_the_offline_demo_shows_the_province_and_its_pipeline_health() -> None:
-    out = run("demo", "--hours", "12", "--speed", "0")
+    out = run("demo", "--offline", "--hours", "12", "--speed", "0")
     assert "TTH total" in out
     assert "events/s" in out
     assert "dead-letter" in out
