@@ -6,8 +6,9 @@ from citypulse.schemas import Reference, load_reference
 from citypulse.streams.kpi import KpiConfig, KpiEngine
 
 from .settings import Settings
+from .topics import TopicReport, ensure_topics
 
-__all__ = ["kpi_config", "make_engine", "reference"]
+__all__ = ["create_topics", "faust_credentials", "kpi_config", "make_engine", "reference"]
 
 
 def reference(settings: Settings) -> Reference:
@@ -24,6 +25,17 @@ def kpi_config(settings: Settings) -> KpiConfig:
         due_soon_horizon=settings.due_soon_horizon.total_seconds(),
         undelivered_after=settings.undelivered_after.total_seconds(),
         max_agencies=settings.max_agencies,
+    )
+
+
+def create_topics(settings: Settings) -> TopicReport:
+    """The input and dead-letter topics, created if missing (idempotent)."""
+    return ensure_topics(
+        settings.bootstrap_servers,
+        [*settings.input_topics, settings.dead_letter_topic],
+        settings.partitions,
+        settings.replication_factor,
+        settings.kafka_client_options(),
     )
 
 

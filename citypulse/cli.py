@@ -125,15 +125,9 @@ def main(argv: Sequence[str] | None = None, console: Console | None = None) -> i
         )
         return 2
     if args.command == "topics":
-        from .topics import ensure_topics
+        from . import bootstrap
 
-        report = ensure_topics(
-            settings.bootstrap_servers,
-            [*settings.input_topics, settings.dead_letter_topic],
-            settings.partitions,
-            settings.replication_factor,
-            settings.kafka_client_options(),
-        )
+        report = bootstrap.create_topics(settings)
         created, existing = ", ".join(report.created) or "-", ", ".join(report.existing) or "-"
         console.print(f"created: {created}; existing: {existing}")
         for topic, count in report.mismatched.items():

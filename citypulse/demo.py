@@ -93,7 +93,6 @@ def run_demo(settings: Settings, options: LiveDemoOptions, console: Console) -> 
     from citypulse.producers.publisher import Publisher
 
     from .broker import EmbeddedBroker
-    from .topics import ensure_topics
 
     logs = Path(tempfile.mkdtemp(prefix="citypulse-demo-"))
     broker: EmbeddedBroker | None = None
@@ -104,13 +103,7 @@ def run_demo(settings: Settings, options: LiveDemoOptions, console: Console) -> 
             broker = EmbeddedBroker(log_dir=logs).start()
             settings = settings.model_copy(update={"broker": broker.url, "tansu_workarounds": True})
             console.print(f"embedded broker at {broker.url} (memory storage)")
-        ensure_topics(
-            settings.bootstrap_servers,
-            [*settings.input_topics, settings.dead_letter_topic],
-            settings.partitions,
-            settings.replication_factor,
-            settings.kafka_client_options(),
-        )
+        bootstrap.create_topics(settings)
         env = {
             **os.environ,
             "CITYPULSE_BROKER": settings.broker or "",

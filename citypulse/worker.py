@@ -8,7 +8,6 @@ from prometheus_client import start_http_server
 
 from . import bootstrap
 from .settings import Settings
-from .topics import ensure_topics
 
 __all__ = ["run_worker"]
 
@@ -24,13 +23,7 @@ def run_worker(settings: Settings) -> None:
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    ensure_topics(
-        settings.bootstrap_servers,
-        [*settings.input_topics, settings.dead_letter_topic],
-        settings.partitions,
-        settings.replication_factor,
-        settings.kafka_client_options(),
-    )
+    bootstrap.create_topics(settings)
     config = WorkerConfig(
         brokers=[f"kafka://{server}" for server in settings.bootstrap_servers],
         dossier_topic=settings.dossier_topic,
