@@ -22,7 +22,6 @@ from .topics import (
     DossierEvent,
     Event,
     TopicSpec,
-    topic_for_event,
 )
 
 __all__ = [
@@ -51,5 +50,4 @@ __all__ = [
     "TopicSpec",
     "decode",
     "load_reference",
-    "topic_for_event",
 ]

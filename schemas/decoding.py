@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Final, Literal
+from typing import Final, Literal
 
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from .topics import INPUT_TOPICS, Event, TopicSpec
+from .topics import INPUT_TOPICS, Event
 
-__all__ = ["DecodeError", "InvalidReason", "decode", "decode_json"]
+__all__ = ["DecodeError", "InvalidReason", "decode"]
 
 InvalidReason = Literal["invalid_json", "invalid_schema", "unknown_event_type"]
 
@@ -48,11 +48,6 @@ def _classify(exc: ValidationError) -> DecodeError:
     if len(errors) > _MAX_DETAIL_ERRORS:
         detail += f"; and {len(errors) - _MAX_DETAIL_ERRORS} more"
     return DecodeError(reason, detail)
-
-
-def decode_json(spec: TopicSpec, raw: bytes | str) -> Any:
-    """Decode one message of ``spec``'s topic straight from bytes; raises ``ValidationError``."""
-    return spec.adapter.validate_json(raw)
 
 
 def decode(topic: str, raw: bytes | str) -> Event | DecodeError:

@@ -28,7 +28,6 @@ __all__ = [
     "DossierEvent",
     "Event",
     "TopicSpec",
-    "topic_for_event",
 ]
 
 DOSSIER_TOPIC: Final = "citypulse.dossier-events"
@@ -77,9 +76,3 @@ INPUT_TOPICS: Final[dict[str, TopicSpec]] = {
     DOSSIER_TOPIC: TopicSpec(DOSSIER_TOPIC, "dossier_id", DossierEvent),
     DOCUMENT_TOPIC: TopicSpec(DOCUMENT_TOPIC, "document_id", DocumentEvent),
 }
-
-
-def topic_for_event(event: Event) -> TopicSpec:
-    """The input topic an event belongs on."""
-    prefix = event.event_type.split(".", 1)[0]
-    return INPUT_TOPICS[DOSSIER_TOPIC if prefix == "dossier" else DOCUMENT_TOPIC]

@@ -67,9 +67,6 @@ class _Partition:
     released: set[str] = field(default_factory=set)
 
 
-_NO_PARTITION = _Partition(KpiEngine(), FactRecorder(), {})
-
-
 class EntityStage:
     def __init__(
         self,
@@ -179,7 +176,8 @@ class EntityStage:
         replay after a crash would judge those events late and their facts would be lost.
         """
         for partition, entity_id in self.tombstones:
-            if entity_id not in self.partitions.get(partition, _NO_PARTITION).rows:
+            part = self.partitions.get(partition)
+            if part is None or entity_id not in part.rows:  # not re-created meanwhile
                 self._write(partition, entity_id.encode(), None)
         self.tombstones.clear()
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Final
 
 from citypulse.schemas.reference import Reference
@@ -72,7 +72,6 @@ class KpiConfig:
     )
     processing_buckets: tuple[float, ...] = PROCESSING_BUCKETS
     delivery_buckets: tuple[float, ...] = DELIVERY_BUCKETS
-    _checked: bool = field(default=False, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.allowed_lateness < 0:

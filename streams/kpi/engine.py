@@ -177,12 +177,6 @@ class KpiEngine:
         for _, _, r in records:
             self.labels.key(*r.key)
 
-    @property
-    def open_entities(self) -> int:
-        return sum(r.is_open for r in self.dossiers.values()) + sum(
-            r.is_open for r in self.documents.values()
-        )
-
     # -- state ---------------------------------------------------------------------------
     def state(self) -> dict[str, Any]:
         """All state as JSON-compatible data (entity records, aggregates, labels)."""

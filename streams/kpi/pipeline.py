@@ -26,11 +26,6 @@ class PipelineStats:
     late: Counter[str] = field(default_factory=Counter)
     conflict: Counter[str] = field(default_factory=Counter)
 
-    @property
-    def rejected(self) -> int:
-        """Messages that go to the dead-letter topic (invalid, late, conflict)."""
-        return sum(self.invalid.values()) + sum(self.late.values()) + sum(self.conflict.values())
-
 
 class Pipeline:
     """Decode each message of an input topic and fold it into an engine."""
