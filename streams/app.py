@@ -165,9 +165,8 @@ def create_worker(
                     for e in events
                 )
                 await delivered(sent)
-                if stage.tombstones:  # only once the facts they depend on are durable
-                    stage.write_tombstones()
-                    await delivered(sent)
+                stage.checkpoint()  # phase 2: only once everything above is durable
+                await delivered(sent)
 
         return agent
 

@@ -5,7 +5,10 @@
   a redelivered event can send them again;
 - agency row (``agencies``): ``{"p": facts partition, "agg": aggregate, "m": {source: offset}}``
   with ``m`` the last source offset applied to this agency, per source partition;
-- watermark row: ``{"p": facts partition, "wm": {source: stream time}}``;
+- watermark row (``agencies``, key ``~wm/<p>``): ``{"p": facts partition, "wm": {source:
+  stream time}}``;
+- checkpoint row (``entities-<flow>``, key ``~cp/<p>``): ``{"p": input partition, "cp":
+  [last input offset fully handled, stream time after it]}``;
 - facts message (``citypulse.agency-facts``, keyed by ``province/agency``):
   ``{"items": [[source, offset, [fact, ...]], ...]}``; watermark message: ``{"wm": {...}}``.
 
@@ -23,6 +26,7 @@ from citypulse.streams.kpi import AgencyAggregate, DocumentRecord, DossierRecord
 __all__ = ["AgencyRow", "EntityRow", "dumps", "loads", "source_name"]
 
 WATERMARK_PREFIX = b"~wm/"
+CHECKPOINT_PREFIX = b"~cp/"
 
 
 def dumps(value: Any) -> bytes:

@@ -5,12 +5,21 @@ dedup per partition), recording its facts. A batch of messages is processed in o
 every entity row it touched is written once, to the changelog partition of its input
 partition, and the facts go out grouped by agency, followed by a watermark.
 
-Why this survives crashes and redeliveries: all writes for one input partition go to one
-changelog partition in processing order, and Faust flushes the producer before it commits
-input offsets. After a crash the changelog holds a prefix of the writes, and the replay from
-the last commit makes the same decisions again. An event already applied (its id is in its
-entity's row) is not applied twice: the facts it emitted are sent again, with their original
-offset, and the agency stage applies them only if it had not already.
+Why this survives crashes and redeliveries (at-least-once input, no transactions):
+
+* A batch is written in two phases. Phase 1 writes its entity rows (to the changelog
+  partition of its input partition), its facts and its dead letters, and the stage awaits
+  every delivery. Phase 2 writes the tombstones of released entities and a **checkpoint row**
+  ``~cp/<partition>``: the last input offset of the batch and the stream time after it.
+  A durable checkpoint therefore means that everything its batches sent is durable.
+* On recovery (restart, rebalance) a partition resumes from its checkpoint: a redelivered
+  message at or below the checkpoint offset is skipped (it was fully handled). A message
+  above it belongs to a batch that was cut short: if its event is in its entity's row, it was
+  applied, and the facts it emitted are sent again with their original offset (the agency
+  stage applies them only if it had not); otherwise it is applied now, against the stream
+  time of the checkpoint advanced by the events replayed before it, so lateness is judged
+  exactly as it was the first time. (Judging it against the rows instead would be wrong:
+  rows of a cut-short batch may be durable for its later events only.)
 """
 
 from __future__ import annotations
@@ -35,7 +44,7 @@ from citypulse.streams.kpi import (
     KpiEngine,
 )
 
-from .codec import EntityRow, dumps, facts_message, source_name
+from .codec import CHECKPOINT_PREFIX, EntityRow, dumps, facts_message, loads, source_name
 from .metrics import PipelineMetrics
 
 __all__ = ["EntityStage", "InputMessage", "Outputs"]
@@ -65,6 +74,10 @@ class _Partition:
     recorder: FactRecorder
     rows: dict[str, EntityRow]
     released: set[str] = field(default_factory=set)
+    #: last input offset whose batch is fully delivered (its checkpoint is written)
+    checkpoint: int = -1
+    #: last input offset processed by the current batch (phase 1)
+    processed: int = -1
 
 
 class EntityStage:
@@ -87,8 +100,7 @@ class EntityStage:
         self.out = outputs
         self.metrics = metrics
         self.partitions: dict[int, _Partition] = {}
-        #: entities released by the last batch: delete their rows only once the facts of their
-        #: events are durable (call :meth:`write_tombstones` after flushing the producer)
+        #: entities released by the current batch (deleted in phase 2, see :meth:`checkpoint`)
         self.tombstones: list[tuple[int, str]] = []
 
     # -- partitions ----------------------------------------------------------------------
@@ -108,21 +120,20 @@ class EntityStage:
         """Rebuild a partition's engine from the rows the table recovered for it."""
         rows: dict[str, EntityRow] = {}
         for key, raw in list(self.store.items()):
+            if key.startswith(CHECKPOINT_PREFIX):
+                continue
             row = EntityRow.decode(raw, self.dossier)
             if row.partition == partition:
                 rows[key.decode()] = row
+        checkpoint = self.store.get(CHECKPOINT_PREFIX + str(partition).encode())
+        offset, stream_time = (-1, None) if checkpoint is None else loads(checkpoint)["cp"]
         recorder = FactRecorder()
-        part = _Partition(KpiEngine(self.config, sink=recorder), recorder, rows)
+        part = _Partition(KpiEngine(self.config, sink=recorder), recorder, rows, set(), offset)
         part.engine.on_release = part.released.add
         records = {k: r.record for k, r in rows.items()}
-        if self.dossier:
-            part.engine.adopt(
-                {k: r for k, r in records.items() if isinstance(r, DossierRecord)}, {}
-            )
-        else:
-            part.engine.adopt(
-                {}, {k: r for k, r in records.items() if isinstance(r, DocumentRecord)}
-            )
+        dossiers = {k: r for k, r in records.items() if isinstance(r, DossierRecord)}
+        documents = {k: r for k, r in records.items() if isinstance(r, DocumentRecord)}
+        part.engine.adopt(dossiers, documents, stream_time=stream_time)
         return part
 
     def revoke(self, partitions: Iterable[int]) -> None:
@@ -144,8 +155,14 @@ class EntityStage:
         touched: set[int] = set()
         now = time.time()
         for message in batch:
+            part = self._partition(message.partition)
+            if message.offset <= part.checkpoint:
+                if self.metrics is not None:  # fully handled before a restart or rebalance
+                    self.metrics.redelivered.labels(self.topic).inc()
+                continue
             touched.add(message.partition)
-            self._one(message, now, dirty, by_agency)
+            part.processed = max(part.processed, message.offset)
+            self._one(message, part, now, dirty, by_agency)
         for partition, ids in dirty.items():
             part = self.partitions[partition]
             for entity_id in ids:
@@ -168,18 +185,23 @@ class EntityStage:
             if self.metrics is not None:
                 self.metrics.stream_time.labels(self.topic).set(max(watermark.values()))
 
-    def write_tombstones(self) -> None:
-        """Delete the rows of released entities (after the producer was flushed).
+    def checkpoint(self) -> None:
+        """Phase 2 of a batch: call once everything :meth:`process` sent is delivered.
 
-        A released entity's row is what says its events were applied. Were its deletion
-        durable while the facts of its last events were not (they go to another topic), a
-        replay after a crash would judge those events late and their facts would be lost.
+        Deletes the rows of released entities (a released entity's row is what says its
+        events were applied: deleted while the facts of its last events were not durable, a
+        replay would lose them), then writes each partition's checkpoint row.
         """
         for partition, entity_id in self.tombstones:
             part = self.partitions.get(partition)
             if part is None or entity_id not in part.rows:  # not re-created meanwhile
                 self._write(partition, entity_id.encode(), None)
         self.tombstones.clear()
+        for partition, part in self.partitions.items():
+            if part.processed > part.checkpoint:
+                part.checkpoint = part.processed
+                value = dumps({"p": partition, "cp": [part.checkpoint, part.engine.stream_time]})
+                self._write(partition, CHECKPOINT_PREFIX + str(partition).encode(), value)
 
     def _write(self, partition: int, key: bytes, value: bytes | None) -> None:
         if value is None:
@@ -191,6 +213,7 @@ class EntityStage:
     def _one(
         self,
         message: InputMessage,
+        part: _Partition,
         now: float,
         dirty: dict[int, set[str]],
         by_agency: dict[str, list[tuple[str, int, list[Fact]]]],
@@ -205,13 +228,15 @@ class EntityStage:
         if m is not None:
             m.events.labels(self.topic, event.event_type).inc()
             m.lag.labels(self.topic).observe(max(0.0, now - event.occurred_at.timestamp()))
-        part = self._partition(message.partition)
         entity_id = event.document_id if isinstance(event, DocumentEventBase) else event.dossier_id
         source = source_name(self.topic, message.partition)
         row = part.rows.get(entity_id)
         if row is not None and event.event_id in row.facts:
+            # applied before: by a batch cut short (send its facts again, idempotent; stream
+            # time moves as it did then), or an upstream repeat of an applied event
+            part.engine.advance_to(event.occurred_at.timestamp())
             offset, facts = row.facts[event.event_id]
-            self._route(source, offset, facts, by_agency)  # applied before: send again, idempotent
+            self._route(source, offset, facts, by_agency)
             if (
                 offset != message.offset and m is not None
             ):  # a repeat from upstream, not a redelivery

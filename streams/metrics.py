@@ -200,6 +200,7 @@ class PipelineMetrics(NamedTuple):
     events: Counter
     invalid: Counter
     duplicate: Counter
+    redelivered: Counter
     late: Counter
     conflict: Counter
     stream_time: Gauge
@@ -223,6 +224,12 @@ def pipeline_metrics(registry: CollectorRegistry) -> PipelineMetrics:
         duplicate=Counter(
             "citypulse_events_duplicate",
             "Repeated event_id, counted once.",
+            ["topic"],
+            registry=registry,
+        ),
+        redelivered=Counter(
+            "citypulse_events_redelivered",
+            "Messages delivered again after a restart or rebalance, already handled: skipped.",
             ["topic"],
             registry=registry,
         ),

@@ -160,15 +160,25 @@ class KpiEngine:
         return build_report(self.book, self.stream_time, {self.book.source: self.stream_time})
 
     def adopt(
-        self, dossiers: dict[str, DossierRecord], documents: dict[str, DocumentRecord]
+        self,
+        dossiers: dict[str, DossierRecord],
+        documents: dict[str, DocumentRecord],
+        *,
+        stream_time: float | None,
     ) -> None:
-        """Continue from recovered entity records: stream time, releases and labels follow."""
+        """Continue from recovered entity records: releases and labels follow.
+
+        ``stream_time``: the stream time of the checkpoint the records continue from (None:
+        before any event). Not the newest record's last event: records may be ahead of the
+        checkpoint (written by a batch that did not complete), and judging lateness against
+        them would turn the replay of that batch's other events into late events.
+        """
         self.dossiers, self.documents = dossiers, documents
         records: list[tuple[str, str, DossierRecord | DocumentRecord]] = [
             *((_DOSSIER, k, r) for k, r in dossiers.items()),
             *((_DOCUMENT, k, r) for k, r in documents.items()),
         ]
-        self.stream_time = max((r.last_at for _, _, r in records), default=None)
+        self.stream_time = stream_time
         retention = self.config.retention
         self._releases = [
             (r.last_at + retention, kind, k) for kind, k, r in records if not r.in_progress

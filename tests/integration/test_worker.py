@@ -167,12 +167,6 @@ def wait_for_progress(worker: WorkerProcess, at_least: int, timeout: float = 120
         time.sleep(0.2)
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="KNOWN BUG (issue 3, open): after a SIGKILL a few facts are lost in the agency stage "
-    "(2-40 KPI series off by 1-3 in about half of the runs). Stage 1 is exonerated: every fact "
-    "is in the facts topic once send futures are awaited. Kept running so the bug stays visible.",
-)
 def test_a_worker_killed_mid_stream_resumes_without_double_counting(
     broker: EmbeddedBroker, setup: Setup
 ) -> None:

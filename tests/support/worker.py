@@ -45,7 +45,12 @@ class WorkerProcess:
         return sum(
             v
             for (name, _), v in parse(text).items()
-            if name in ("citypulse_events_total", "citypulse_events_invalid_total")
+            if name
+            in (
+                "citypulse_events_total",
+                "citypulse_events_invalid_total",
+                "citypulse_events_redelivered_total",
+            )
         )
 
     def stop(self, sig: int = signal.SIGINT, timeout: float = 30.0) -> int:

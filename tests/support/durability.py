@@ -1,0 +1,242 @@
+"""The worker's two stages on a simulated broker that can crash at any point, in pure code.
+
+What a crash leaves behind, as on Kafka without transactions: everything a stage *awaited* is
+durable; of what it sent since (the phase in flight), each output partition keeps a prefix
+of any length. Input offsets are committed now and then, only for batches whose processing
+returned (Faust acks an event after the agent's body, then commits acked offsets from a
+timer), so a restart redelivers from some earlier batch boundary. A restarted stage recovers
+its table the way Faust does: by replaying its changelog (last value per key, ``None``
+deletes).
+
+This is what the integration test does with SIGKILL, except that here every crash point is
+reachable, and a run takes milliseconds.
+"""
+
+from __future__ import annotations
+
+import random
+import zlib
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from citypulse.producers.faults import Message
+from citypulse.schemas import DOCUMENT_TOPIC, DOSSIER_TOPIC
+from citypulse.streams.agency_stage import AgencyStage
+from citypulse.streams.entity_stage import EntityStage, InputMessage, Outputs
+from citypulse.streams.kpi import KpiConfig
+
+__all__ = ["CrashingBroker", "Plan", "run_with_crashes"]
+
+FACTS = "facts"
+DEAD_LETTER = "dead-letter"
+Record = tuple[bytes | None, bytes | None, tuple[tuple[str, bytes], ...]]
+
+
+def partition_of(key: bytes | None, partitions: int) -> int:
+    return 0 if key is None else zlib.crc32(key) % partitions
+
+
+@dataclass
+class CrashingBroker:
+    rng: random.Random
+    partitions: int
+    logs: dict[tuple[str, int], list[Record]] = field(default_factory=lambda: defaultdict(list))
+    durable: dict[tuple[str, int], int] = field(default_factory=dict)
+
+    def send(
+        self,
+        topic: str,
+        partition: int,
+        key: bytes | None,
+        value: bytes | None,
+        headers: tuple[tuple[str, bytes], ...] = (),
+    ) -> None:
+        self.logs[(topic, partition)].append((key, value, headers))
+
+    def delivered(self) -> None:
+        """The stage awaited its sends: all of them are durable."""
+        self.durable = {tp: len(log) for tp, log in self.logs.items()}
+
+    def crash(self) -> None:
+        """Each partition keeps a random prefix of what was in flight."""
+        for tp, log in self.logs.items():
+            start = self.durable.get(tp, 0)
+            del log[self.rng.randint(start, len(log)) :]
+        self.delivered()
+
+    def table(self, changelog: str) -> dict[bytes, bytes]:
+        """A table recovered from its changelog, as Faust's recovery rebuilds it."""
+        data: dict[bytes, bytes] = {}
+        for (topic, _), log in sorted(self.logs.items()):
+            if topic != changelog:
+                continue
+            for key, value, _ in log:
+                assert key is not None
+                if value is None:
+                    data.pop(key, None)
+                else:
+                    data[key] = value
+        return data
+
+    def entity_outputs(self, changelog: str) -> Outputs:
+        n = self.partitions
+
+        def facts(agency: str, value: bytes) -> None:
+            key = agency.encode()
+            self.send(FACTS, partition_of(key, n), key, value)
+
+        def watermark(value: bytes) -> None:
+            for p in range(n):
+                self.send(FACTS, p, None, value)
+
+        def dead_letter(key: bytes | None, value: bytes, headers: list[tuple[str, bytes]]) -> None:
+            self.send(DEAD_LETTER, 0, key, value, tuple(headers))
+
+        return Outputs(lambda p, k, v: self.send(changelog, p, k, v), facts, watermark, dead_letter)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Where the crashes happen: after how many batches of a run, and in which phase."""
+
+    crashes: tuple[tuple[int, int], ...]  # (batches completed before the crash, phase 1 or 2)
+    max_batch: int = 120
+    commit_probability: float = 0.3
+
+
+def batches(
+    inputs: dict[int, list[InputMessage]],
+    start: dict[int, int],
+    rng: random.Random,
+    max_batch: int,
+) -> Iterator[list[InputMessage]]:
+    """Messages from ``start`` offsets, partitions interleaved at random (as fetches return
+    them), in batches of random size; each partition in offset order."""
+    cursors = {p: start.get(p, 0) for p in inputs}
+    while True:
+        batch: list[InputMessage] = []
+        size = rng.randint(1, max_batch)
+        while len(batch) < size:
+            live = [p for p, c in cursors.items() if c < len(inputs[p])]
+            if not live:
+                break
+            p = rng.choice(live)
+            take = min(rng.randint(1, 40), len(inputs[p]) - cursors[p], size - len(batch))
+            batch.extend(inputs[p][cursors[p] : cursors[p] + take])
+            cursors[p] += take
+        if not batch:
+            return
+        yield batch
+
+
+def run_entity_stage(
+    broker: CrashingBroker,
+    topic: str,
+    contract: str,
+    config: KpiConfig,
+    inputs: dict[int, list[InputMessage]],
+    plan: Plan,
+) -> None:
+    """Run stage 1 over ``inputs`` to the end, crashing and restarting as planned."""
+    changelog = f"{topic}-changelog"
+    committed: dict[int, int] = {}  # next offset to read, per partition
+    crashes = list(plan.crashes)
+    while True:
+        stage = EntityStage(
+            topic, contract, config, broker.table(changelog), broker.entity_outputs(changelog)
+        )
+        for p in inputs:
+            stage.load(p)
+        acked = dict(committed)
+        crashed = False
+        for n, batch in enumerate(batches(inputs, committed, broker.rng, plan.max_batch)):
+            crash_phase = crashes[0][1] if crashes and crashes[0][0] == n else None
+            stage.process(batch)
+            if crash_phase == 1:
+                crashed = True
+                break
+            broker.delivered()
+            stage.checkpoint()
+            if crash_phase == 2:
+                crashed = True
+                break
+            broker.delivered()
+            for m in batch:
+                acked[m.partition] = max(acked.get(m.partition, 0), m.offset + 1)
+            if broker.rng.random() < plan.commit_probability:
+                committed = dict(acked)
+        if not crashed:
+            return
+        crashes.pop(0)
+        broker.crash()
+
+
+def run_agency_stage(broker: CrashingBroker, config: KpiConfig, plan: Plan) -> AgencyStage:
+    """Run stage 2 over the durable facts, crashing and restarting as planned; the survivor."""
+    changelog = "agencies-changelog"
+    inputs = {
+        p: [
+            InputMessage(p, offset, key, value)
+            for offset, (key, value, _) in enumerate(broker.logs.get((FACTS, p), []))
+            if value is not None
+        ]
+        for p in range(broker.partitions)
+    }
+    committed: dict[int, int] = {}
+    crashes = list(plan.crashes)
+    while True:
+        stage = AgencyStage(
+            config,
+            broker.table(changelog),
+            lambda p, k, v: broker.send(changelog, p, k, v),
+        )
+        for p in inputs:
+            stage.load(p)
+        acked = dict(committed)
+        crashed = False
+        for n, batch in enumerate(batches(inputs, committed, broker.rng, plan.max_batch)):
+            for m in batch:
+                stage.process(m.partition, m.key, m.value)
+            if crashes and crashes[0][0] == n:
+                crashed = True
+                break
+            broker.delivered()
+            for m in batch:
+                acked[m.partition] = max(acked.get(m.partition, 0), m.offset + 1)
+            if broker.rng.random() < plan.commit_probability:
+                committed = dict(acked)
+        if not crashed:
+            return stage
+        crashes.pop(0)
+        broker.crash()
+
+
+def inputs_of(messages: list[Message], partitions: int) -> dict[str, dict[int, list[InputMessage]]]:
+    """Messages as the input topics hold them: partition by key, offsets in send order."""
+    out: dict[str, dict[int, list[InputMessage]]] = {
+        DOSSIER_TOPIC: {p: [] for p in range(partitions)},
+        DOCUMENT_TOPIC: {p: [] for p in range(partitions)},
+    }
+    for m in messages:
+        log = out[m.topic][partition_of(m.key, partitions)]
+        log.append(InputMessage(partition_of(m.key, partitions), len(log), m.key, m.value))
+    return out
+
+
+def run_with_crashes(
+    messages: list[Message],
+    config: KpiConfig,
+    rng: random.Random,
+    plans: dict[str, Plan],
+    partitions: int = 4,
+) -> tuple[AgencyStage, CrashingBroker, dict[str, dict[int, list[InputMessage]]]]:
+    """Both stages over ``messages``; ``plans`` per stage (the two input topics' stage 1, and
+    ``"agencies"``). Returns the final agency stage, the broker and the inputs."""
+    broker = CrashingBroker(rng, partitions)
+    inputs = inputs_of(messages, partitions)
+    for contract, by_partition in inputs.items():
+        run_entity_stage(
+            broker, contract, contract, config, by_partition, plans.get(contract, Plan(()))
+        )
+    return run_agency_stage(broker, config, plans.get("agencies", Plan(()))), broker, inputs
