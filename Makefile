@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PKGDIRS := citypulse schemas producers streams dashboards tests benchmarks
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev demo lint typecheck test bench ci clean
+.PHONY: help install install-dev demo lint typecheck test bench bench-worker ci clean
 
 help:  ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -45,6 +45,9 @@ test: install-dev  ## install with test tools, lint, run the whole suite
 
 bench: install  ## run the benchmarks (figures printed, nothing asserted)
 	$(BIN)/python benchmarks/bench_core.py
+
+bench-worker: install  ## the worker on the embedded broker vs bare Faust and raw aiokafka; latency
+	$(BIN)/python benchmarks/bench_worker.py
 
 ci:  ## what CI runs on a clean clone
 	bash .ci/run

@@ -1,0 +1,66 @@
+"""A bare Faust agent that only iterates topics of raw bytes: the baseline of bench_worker.py.
+
+    python benchmarks/bare_faust.py BROKER_URL APP_ID COUNT TOPIC [TOPIC ...]
+
+Same Faust settings as the citypulse worker (memory store, raw bytes, short session timeout).
+Prints one JSON line, ``{"events": n, "seconds": s}``, timed from the first event to the
+COUNT-th, then exits.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import time
+from typing import Any
+
+
+def main(argv: list[str]) -> None:
+    import faust
+
+    broker, app_id, count, *topics = argv
+    wanted = int(count)
+    logging.basicConfig(level=logging.WARNING)
+    app = faust.App(
+        app_id,
+        broker=broker,
+        store="memory://",
+        broker_session_timeout=10.0,
+        consumer_auto_offset_reset="earliest",
+        web_enabled=False,
+        topic_allow_declare=False,
+    )
+    raw: dict[str, Any] = {"key_type": bytes, "value_type": bytes}
+    seen = 0
+    started = 0.0
+
+    @app.agent(app.topic(*topics, key_serializer="raw", value_serializer="raw", **raw))
+    async def count_events(stream: Any) -> None:
+        nonlocal seen, started
+        if os.environ.get("BARE_TAKE"):
+            async for events in stream.take_events(1000, within=0.1):
+                if seen == 0:
+                    started = time.perf_counter()
+                seen += len(events)
+                if seen >= wanted:
+                    elapsed = time.perf_counter() - started
+                    print(json.dumps({"events": seen, "seconds": elapsed}), flush=True)
+                    os._exit(0)
+        async for _ in stream:
+            if seen == 0:
+                started = time.perf_counter()
+            seen += 1
+            if seen >= wanted:
+                elapsed = time.perf_counter() - started
+                print(json.dumps({"events": seen, "seconds": elapsed}), flush=True)
+                os._exit(0)
+
+    faust.Worker(
+        app, loglevel="WARNING", quiet=True, override_logging=False
+    ).execute_from_commandline()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

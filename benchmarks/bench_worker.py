@@ -1,0 +1,306 @@
+"""Benchmark of the worker on the embedded broker (figures printed, no asserts).
+
+    .venv/bin/python benchmarks/bench_worker.py [--events 100000] [--rate 2000] [--seconds 20]
+
+One run, one embedded Tansu broker, 4 partitions per input topic, simulated events with the
+usual faults (duplicates, disorder, late, malformed, personal data):
+
+1. **raw aiokafka**: a consumer that only reads the topics and ``json.loads`` each value;
+2. **bare Faust**: an agent that only iterates the same topics (benchmarks/bare_faust.py);
+3. **citypulse worker**: everything (decode, engine, tables, facts, agency stage, metrics),
+   timed from its first event to the moment ``/metrics`` shows every KPI complete;
+4. **latency** at a steady ``--rate``: for each dossier submission and document sending,
+   the time from ``send()`` to the first scrape of ``/metrics`` (every 20 ms) that counts it.
+
+Throughputs are timed from each consumer's first event (group join and recovery excluded).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from citypulse.producers.faults import Message
+from citypulse.producers.pacing import paced
+from citypulse.producers.profile import Faults, SimulationConfig
+from citypulse.producers.publisher import Publisher
+from citypulse.producers.simulator import Simulator
+from citypulse.schemas import DOCUMENT_TOPIC, DOSSIER_TOPIC, DecodeError, decode, load_reference
+from citypulse.streams.kpi import APPLIED, KpiConfig, KpiEngine
+
+from citypulse.broker import EmbeddedBroker, free_port
+from citypulse.scrape import parse, scrape
+from citypulse.topics import ensure_topics
+
+PARTITIONS = 4
+FAULTS = Faults(duplicate=0.02, disorder=0.05, late=0.01, malformed=0.01, pii=0.01)
+COUNTED = frozenset({"dossier.submitted", "document.sent"})  # +1 on /metrics when applied
+TOPICS = {DOSSIER_TOPIC: "bench.dossiers", DOCUMENT_TOPIC: "bench.documents"}
+
+
+def murmur2_partition(key: bytes | None) -> int | None:
+    from kafka.partitioner.default import murmur2
+
+    return None if key is None else (murmur2(key) & 0x7FFFFFFF) % PARTITIONS
+
+
+class Predictor:
+    """What the worker will count: one engine per input partition, as in the worker."""
+
+    def __init__(self, config: KpiConfig) -> None:
+        self.config = config
+        self.engines: dict[tuple[str, int], KpiEngine] = {}
+
+    def counted(self, topic: str, partition: int | None, value: bytes) -> int:
+        event = decode(topic, value)
+        if isinstance(event, DecodeError) or partition is None:
+            return 0
+        engine = self.engines.setdefault((topic, partition), KpiEngine(self.config))
+        return int(engine.apply(event) == APPLIED and event.event_type in COUNTED)
+
+
+def counted_on_metrics(text: str) -> float:
+    return sum(
+        v
+        for (name, _), v in parse(text).items()
+        if name in ("citypulse_dossiers_received_total", "citypulse_documents_sent_total")
+    )
+
+
+def publish(bootstrap: str, messages: Sequence[Message]) -> float:
+    publisher = Publisher([bootstrap])
+    started = time.perf_counter()
+    for m in messages:
+        publisher.send(m, topic=TOPICS[m.topic])
+    report = publisher.close()
+    assert report.ok, report
+    return len(messages) / (time.perf_counter() - started)
+
+
+async def raw_aiokafka(bootstrap: str, n: int) -> tuple[float, list[tuple[str, int, bytes]]]:
+    """Read and parse ``n`` records; the rate, and the records (contract topic, partition)."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    contract = {v: k for k, v in TOPICS.items()}
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        consumer.assign([TopicPartition(t, p) for t in TOPICS.values() for p in range(PARTITIONS)])
+        await consumer.seek_to_beginning()
+        records: list[tuple[str, int, bytes]] = []
+        started = 0.0
+        while len(records) < n:
+            batch = await consumer.getmany(timeout_ms=1000, max_records=10_000)
+            for tp, messages in batch.items():
+                if not started:
+                    started = time.perf_counter()
+                for m in messages:
+                    with contextlib.suppress(ValueError):  # the simulator injects bad JSON
+                        json.loads(m.value)
+                    records.append((contract[tp.topic], tp.partition, m.value))
+        return n / (time.perf_counter() - started), records
+    finally:
+        await consumer.stop()
+
+
+def bare_faust(url: str, n: int) -> float:
+    script = Path(__file__).with_name("bare_faust.py")
+    out = subprocess.run(
+        [sys.executable, str(script), url, f"bench-bare-{free_port()}", str(n), *TOPICS.values()],
+        capture_output=True,
+        timeout=600,
+        check=True,
+    )
+    lines = [line for line in out.stdout.decode().splitlines() if '{"events"' in line]
+    if not lines:
+        raise RuntimeError(f"bare Faust agent printed no result:\n{out.stdout.decode()[-2000:]}")
+    result = json.loads(lines[-1][lines[-1].index("{") :])
+    return float(result["events"] / result["seconds"])
+
+
+def start_worker(url: str, port: int, log: Path) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "CITYPULSE_BROKER": url,
+        "CITYPULSE_DOSSIER_TOPIC": TOPICS[DOSSIER_TOPIC],
+        "CITYPULSE_DOCUMENT_TOPIC": TOPICS[DOCUMENT_TOPIC],
+        "CITYPULSE_DEAD_LETTER_TOPIC": "bench.dead-letter",
+        "CITYPULSE_APP_ID": "bench-worker",
+        "CITYPULSE_PARTITIONS": str(PARTITIONS),
+        "CITYPULSE_TANSU_WORKAROUNDS": "1",
+        "CITYPULSE_LOG_LEVEL": "WARNING",
+        "CITYPULSE_HTTP_PORT": str(port),
+    }
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "citypulse.cli", "worker"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def metrics(port: int) -> str | None:
+    try:
+        return scrape(f"http://127.0.0.1:{port}/metrics", 5.0)
+    except OSError:
+        return None
+
+
+def events_seen(text: str) -> float:
+    names = ("citypulse_events_total", "citypulse_events_invalid_total")
+    return sum(v for (name, _), v in parse(text).items() if name in names)
+
+
+def worker_throughput(
+    port: int, n: int, expected: float, timeout: float = 600
+) -> tuple[float, float]:
+    """From the first event seen to the scrape where every counted KPI is there; and to the
+    scrape where the entity stage had read every event."""
+    deadline = time.monotonic() + timeout
+    started = read_all = 0.0
+    while time.monotonic() < deadline:
+        text = metrics(port)
+        now = time.perf_counter()
+        if text is not None:
+            if not started and events_seen(text) > 0:
+                started = now
+            if started and not read_all and events_seen(text) >= n:
+                read_all = now
+            if read_all and counted_on_metrics(text) >= expected:
+                return n / (now - started), n / (read_all - started)
+        time.sleep(0.5)  # a scrape costs the worker tens of ms: do not slow it down
+    raise TimeoutError("the worker did not complete in time")
+
+
+def latency(
+    bootstrap: str,
+    port: int,
+    messages: Sequence[Message],
+    predictor: Predictor,
+    base: float,
+    rate: float,
+) -> tuple[list[float], float]:
+    """Per counted event: send() to the first scrape that shows it. Also the scrape time."""
+    targets: list[tuple[float, float]] = []  # (cumulative count on /metrics, sent at)
+    scrapes: list[tuple[float, float]] = []  # (time, count)
+    scrape_costs: list[float] = []
+    stop = threading.Event()
+
+    def poll() -> None:
+        while not stop.is_set():
+            t0 = time.perf_counter()
+            text = metrics(port)
+            if text is not None:
+                scrape_costs.append(time.perf_counter() - t0)
+                scrapes.append((time.perf_counter(), counted_on_metrics(text)))
+            time.sleep(0.02)
+
+    poller = threading.Thread(target=poll, daemon=True)
+    poller.start()
+    publisher = Publisher([bootstrap], linger_ms=0)
+    total = base
+    for m in paced(messages, rate=rate):
+        counted = predictor.counted(m.topic, murmur2_partition(m.key), m.value)
+        sent_at = time.perf_counter()
+        publisher.send(m, topic=TOPICS[m.topic])
+        if counted:
+            total += counted
+            targets.append((total, sent_at))
+    assert publisher.close().ok
+    deadline = time.monotonic() + 60
+    while (not scrapes or scrapes[-1][1] < total) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    stop.set()
+    poller.join()
+    latencies = []
+    i = 0
+    for target, sent_at in targets:  # both in increasing order
+        while i < len(scrapes) and scrapes[i][1] < target:
+            i += 1
+        if i == len(scrapes):
+            raise RuntimeError(f"count {target} never shown on /metrics")
+        latencies.append(scrapes[i][0] - sent_at)
+    return latencies, statistics.median(scrape_costs)
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--rate", type=float, default=2000.0)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args(argv)
+
+    reference = load_reference()
+    config = KpiConfig.from_reference(reference)
+    extra = int(args.rate * args.seconds)
+    simulation = SimulationConfig(seed=args.seed, faults=FAULTS)
+    messages = Simulator(reference, simulation).take(args.events + extra)
+    first, second = messages[: args.events], messages[args.events :]
+
+    with EmbeddedBroker() as broker:
+        ensure_topics([broker.bootstrap], [*TOPICS.values(), "bench.dead-letter"], PARTITIONS)
+        produce_rate = publish(broker.bootstrap, first)
+        raw_rate, records = asyncio.run(raw_aiokafka(broker.bootstrap, len(first)))
+        predictor = Predictor(config)
+        expected = sum(predictor.counted(t, p, v) for t, p, v in records)
+        by_value = {(t, v): p for t, p, v in records}
+        mismatched = sum(by_value.get((m.topic, m.value)) not in (None, murmur2_partition(m.key))
+                         for m in first if m.key is not None)  # fmt: skip
+        assert not mismatched, f"{mismatched} messages not where murmur2 puts them"
+
+        faust_rate = bare_faust(broker.url, len(first))
+
+        port = free_port()
+        log = Path(os.environ.get("TMPDIR", "/tmp")) / f"citypulse-bench-worker-{port}.log"
+        worker = start_worker(broker.url, port, log)
+        try:
+            worker_rate, stage1_rate = worker_throughput(port, len(first), expected)
+            latencies, scrape_cost = latency(
+                broker.bootstrap, port, second, predictor, expected, args.rate
+            )
+        finally:
+            worker.send_signal(2)
+            worker.wait(30)
+
+    print(f"embedded Tansu broker, {PARTITIONS} partitions per topic, {len(first)} events "
+          f"({args.seed=}), Python {sys.version.split()[0]}, {os.cpu_count()} CPUs")  # fmt: skip
+    print(f"  kafka-python producer        {produce_rate:10,.0f} events/s")
+    print(f"  raw aiokafka read + parse    {raw_rate:10,.0f} events/s")
+    print(f"  bare Faust agent             {faust_rate:10,.0f} events/s  (baseline)")
+    print(
+        f"  citypulse worker, all work   {worker_rate:10,.0f} events/s  "
+        f"= {worker_rate / faust_rate:.0%} of bare Faust"
+    )
+    print(
+        f"    of which the entity stage  {stage1_rate:10,.0f} events/s  "
+        f"= {stage1_rate / faust_rate:.0%} (all read; KPIs not yet all on /metrics)"
+    )
+    print(
+        f"  produce -> /metrics at {args.rate:,.0f}/s over {args.seconds:.0f} s: "
+        f"p50 {percentile(latencies, 0.5) * 1000:.0f} ms, "
+        f"p99 {percentile(latencies, 0.99) * 1000:.0f} ms, max {max(latencies) * 1000:.0f} ms "
+        f"({len(latencies)} counted events; a scrape takes {scrape_cost * 1000:.0f} ms, "
+        f"every 20 ms)"
+    )
+    print(f"  worker log: {log}")
+
+
+if __name__ == "__main__":
+    main()
