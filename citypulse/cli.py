@@ -13,6 +13,8 @@ from citypulse import __version__
 
 from .settings import Settings
 
+RULES_FILE = Path("deploy/prometheus/rules/citypulse.rules.yml")
+
 __all__ = ["main"]
 
 _SETTINGS_HELP = "settings (environment variables):\n" + "\n".join(
@@ -99,6 +101,15 @@ def _parser() -> argparse.ArgumentParser:
     schemas_sub = schemas.add_subparsers(dest="action", required=True)
     export = schemas_sub.add_parser("export", help="write a JSON Schema per input topic")
     export.add_argument("directory", type=Path)
+
+    alerts = sub.add_parser("alerts", help="Prometheus alerting and recording rules")
+    alerts_sub = alerts.add_subparsers(dest="action", required=True)
+    render = alerts_sub.add_parser(
+        "render", help="write the rule file generated from the KPI threshold table"
+    )
+    render.add_argument(
+        "--out", type=Path, default=RULES_FILE, help=f"rule file to write (default {RULES_FILE})"
+    )
     return parser
 
 
@@ -161,6 +172,13 @@ def main(argv: Sequence[str] | None = None, console: Console | None = None) -> i
             faults=faults,
         )
         return 0 if simulate_to_kafka(settings, simulate_options, console).ok else 1
+    if args.command == "alerts":
+        from citypulse.dashboards.alerts import render, rule_groups
+
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(render(rule_groups()))
+        console.print(f"wrote {args.out}")
+        return 0
     if args.command == "schemas":
         from citypulse.schemas.export import export_json_schemas
 

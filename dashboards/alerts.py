@@ -1,0 +1,260 @@
+"""Prometheus alerting and recording rules, generated from one table of KPI thresholds.
+
+Pure data: :func:`rule_groups` returns the rule file as plain dicts; :func:`render` writes
+it as YAML with a stable order, so that the checked-in file can be compared with a fresh
+rendering. Thresholds default to what provincial control centres commonly page on
+(on-time resolution 95 % / 90 %, electronic documents and digital signatures 90 %,
+satisfaction 90 %, any overdue dossier); the runbook of every alert is a section of
+``docs/runbooks.md``.
+
+Two habits keep the pager quiet:
+
+* **recovery margin** (hysteresis): a KPI alert that fired stays active until the KPI is back
+  above its threshold *plus* the margin (the expression keeps the series while its own
+  ``ALERTS`` series is firing), so a KPI hovering at the threshold does not flap;
+* **minimum volume**: a rate of today is judged only once its denominator has some volume
+  (ten resolutions, say): at 08:00 one late resolution out of one is not an incident.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+__all__ = ["RUNBOOKS", "THRESHOLDS", "KpiThreshold", "render", "rule_groups"]
+
+RUNBOOKS = "https://github.com/citypulse/citypulse/blob/main/docs/runbooks.md"
+KEY = "province, agency"
+
+
+@dataclass(frozen=True)
+class KpiThreshold:
+    """A rate of today (``citypulse_kpi_ratio{kpi=...}``) that must stay above thresholds."""
+
+    kpi: str
+    title: str  # for humans: "on-time resolution"
+    denominator: str  # the citypulse_today_items item the rate divides by
+    min_volume: int  # judged only once the denominator reaches this today
+    warning: float
+    critical: float | None
+    margin: float  # recovery margin: clears at threshold + margin
+    for_: str  # how long below the threshold before it fires
+
+    @property
+    def alert(self) -> str:
+        return "Citypulse" + "".join(w.capitalize() for w in self.kpi.split("_")) + "Low"
+
+    @property
+    def anchor(self) -> str:
+        return self.alert.lower()
+
+
+THRESHOLDS: tuple[KpiThreshold, ...] = (
+    KpiThreshold(
+        "on_time_resolution", "on-time resolution", "resolved", 10, 0.95, 0.90, 0.01, "15m"
+    ),
+    KpiThreshold(
+        "electronic_document", "electronic documents", "documents_sent", 10, 0.90, None, 0.02,
+        "30m",
+    ),
+    KpiThreshold(
+        "digital_signature", "digital signatures", "documents_electronic", 10, 0.90, None, 0.02,
+        "30m",
+    ),
+    KpiThreshold("satisfaction", "satisfaction", "ratings", 10, 0.90, None, 0.02, "30m"),
+)  # fmt: skip
+
+
+def _kpi_alert(t: KpiThreshold, severity: str, threshold: float) -> dict[str, Any]:
+    ratio = f'citypulse_kpi_ratio{{kpi="{t.kpi}"}}'
+    firing = f'ALERTS{{alertname="{t.alert}", severity="{severity}", alertstate="firing"}}'
+    volume = f'citypulse_today_items{{item="{t.denominator}"}} >= {t.min_volume}'
+    expr = (
+        f"(\n  {ratio} < {threshold:g}\n"
+        f"  or\n  ({ratio} < {threshold + t.margin:g} and on({KEY}) {firing})\n)\n"
+        f"and on({KEY}) {volume}"
+    )
+    return {
+        "alert": t.alert,
+        "expr": expr,
+        "for": t.for_,
+        "labels": {"severity": severity, "component": "kpi", "kpi": t.kpi},
+        "annotations": {
+            "summary": (
+                f"{{{{ $labels.agency }}}} ({{{{ $labels.province }}}}): {t.title} today is "
+                f"{{{{ $value | humanizePercentage }}}}, below {threshold:.0%}"
+            ),
+            "description": (
+                f"The share of {t.title} today has been below {threshold:.0%} for {t.for_} "
+                f"(with at least {t.min_volume} {t.denominator.replace('_', ' ')} today). It "
+                f"clears at {threshold + t.margin:.0%}."
+            ),
+            "runbook_url": f"{RUNBOOKS}#{t.anchor}",
+        },
+    }
+
+
+def _count_alert(
+    name: str, metric: str, for_: str, what: str, severity: str = "warning"
+) -> dict[str, Any]:
+    return {
+        "alert": name,
+        "expr": f"{metric} > 0",
+        "for": for_,
+        "labels": {"severity": severity, "component": "kpi"},
+        "annotations": {
+            "summary": f"{{{{ $labels.agency }}}} ({{{{ $labels.province }}}}): "
+            f"{{{{ $value }}}} {what}",
+            "description": f"{what.capitalize()} for more than {for_}.",
+            "runbook_url": f"{RUNBOOKS}#{name.lower()}",
+        },
+    }
+
+
+def _pipeline_alert(
+    name: str, expr: str, for_: str, severity: str, summary: str, description: str
+) -> dict[str, Any]:
+    return {
+        "alert": name,
+        "expr": expr,
+        "for": for_,
+        "labels": {"severity": severity, "component": "pipeline"},
+        "annotations": {
+            "summary": summary,
+            "description": description,
+            "runbook_url": f"{RUNBOOKS}#{name.lower()}",
+        },
+    }
+
+
+#: province ratios of today, recomputed from summed counts (a ratio is never averaged)
+PROVINCE_RATIOS: tuple[tuple[str, str, str], ...] = (
+    ("online_submission", "received_online", "received"),
+    ("full_process", "received_full_process", "received"),
+    ("on_time_resolution", "resolved_on_time", "resolved"),
+    ("online_result", "results_online", "results_returned"),
+    ("satisfaction", "ratings_satisfied", "ratings"),
+    ("electronic_document", "documents_electronic", "documents_sent"),
+    ("digital_signature", "documents_signed", "documents_electronic"),
+)
+
+
+def _recording_rules() -> list[dict[str, Any]]:
+    items = "citypulse_today_items"
+    rules: list[dict[str, Any]] = [
+        {
+            "record": "province:citypulse_kpi_ratio:today",
+            "expr": (
+                f'sum by (province) ({items}{{item="{numerator}"}})\n'
+                f'/ (sum by (province) ({items}{{item="{denominator}"}}) > 0)'
+            ),
+            "labels": {"kpi": kpi},
+        }
+        for kpi, numerator, denominator in PROVINCE_RATIOS
+    ]
+    rules.extend(
+        {
+            "record": f"province:citypulse_{gauge}:sum",
+            "expr": f"sum by (province) (citypulse_{gauge})",
+        }
+        for gauge in (
+            "dossiers_open",
+            "dossiers_overdue",
+            "dossiers_due_soon",
+            "documents_undelivered",
+        )
+    )
+    rules.append(
+        {
+            "record": "topic:citypulse_events:rate5m",
+            "expr": "sum by (topic) (rate(citypulse_events_total[5m]))",
+        }
+    )
+    rules.append(
+        {
+            "record": "topic:citypulse_events_dead_letter:rate5m",
+            "expr": (
+                "sum by (topic) (rate("
+                '{__name__=~"citypulse_events_(invalid|late|conflict)_total"}[5m]))'
+            ),
+        }
+    )
+    return rules
+
+
+def rule_groups() -> dict[str, Any]:
+    """The whole rule file: recording rules, KPI alerts, pipeline alerts."""
+    kpi_alerts: list[dict[str, Any]] = []
+    for t in THRESHOLDS:
+        kpi_alerts.append(_kpi_alert(t, "warning", t.warning))
+        if t.critical is not None:
+            kpi_alerts.append(_kpi_alert(t, "critical", t.critical))
+    kpi_alerts.append(
+        _count_alert(
+            "CitypulseDossiersOverdue", "citypulse_dossiers_overdue", "15m", "dossiers overdue"
+        )
+    )
+    kpi_alerts.append(
+        _count_alert(
+            "CitypulseDocumentsUndelivered",
+            "citypulse_documents_undelivered",
+            "30m",
+            "documents sent and not received in time",
+        )
+    )
+    pipeline = [
+        _pipeline_alert(
+            "CitypulseWorkerDown",
+            'up{job="citypulse"} == 0',
+            "2m",
+            "critical",
+            "citypulse worker {{ $labels.instance }} is down",
+            "Prometheus cannot scrape the worker: the KPIs it owns are not updated.",
+        ),
+        _pipeline_alert(
+            "CitypulseNoEvents",
+            "sum by (topic) (increase(citypulse_events_total[10m])) == 0",
+            "0m",
+            "critical",
+            "no events on {{ $labels.topic }} for 10 minutes",
+            "Upstream systems sent nothing for 10 minutes: the wall shows stale KPIs.",
+        ),
+        _pipeline_alert(
+            "CitypulseDeadLetterHigh",
+            "topic:citypulse_events_dead_letter:rate5m\n"
+            "/ (topic:citypulse_events:rate5m + topic:citypulse_events_dead_letter:rate5m)\n"
+            "> 0.05",
+            "10m",
+            "warning",
+            "{{ $value | humanizePercentage }} of {{ $labels.topic }} goes to the dead letters",
+            "More than 5 % of messages are rejected (invalid, late or conflicting) for 10 min; "
+            "normal is about 1 %.",
+        ),
+    ]
+    return {
+        "groups": [
+            {"name": "citypulse-recording", "interval": "30s", "rules": _recording_rules()},
+            {"name": "citypulse-kpi", "interval": "30s", "rules": kpi_alerts},
+            {"name": "citypulse-pipeline", "interval": "30s", "rules": pipeline},
+        ]
+    }
+
+
+class _Dumper(yaml.SafeDumper):
+    pass
+
+
+def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _str)
+
+
+def render(data: dict[str, Any]) -> str:
+    """YAML, keys in the order given (stable), multi-line expressions as blocks."""
+    header = "# Generated by `citypulse alerts render` from dashboards/alerts.py: do not edit.\n"
+    return header + yaml.dump(data, Dumper=_Dumper, sort_keys=False, width=100)

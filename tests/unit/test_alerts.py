@@ -1,0 +1,75 @@
+"""Alert and recording rules: generated from one threshold table, checked in, valid, tested."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+from citypulse.dashboards.alerts import THRESHOLDS, render, rule_groups
+from citypulse.tests.support.binaries import need_binary
+
+ROOT = Path(__file__).resolve().parents[2]
+RULES = ROOT / "deploy/prometheus/rules/citypulse.rules.yml"
+RULE_TESTS = ROOT / "deploy/prometheus/rules/citypulse.rules.test.yml"
+ALERTMANAGER = ROOT / "deploy/alertmanager/alertmanager.yml"
+RUNBOOKS = ROOT / "docs/runbooks.md"
+
+
+def alerts() -> list[dict[str, object]]:
+    return [r for g in rule_groups()["groups"] for r in g["rules"] if "alert" in r]
+
+
+def test_the_checked_in_rule_file_is_the_rendering_of_the_threshold_table() -> None:
+    assert RULES.read_text() == render(rule_groups()), "run `citypulse alerts render`"
+
+
+def test_rendering_twice_gives_identical_bytes() -> None:
+    assert render(rule_groups()) == render(rule_groups())
+
+
+def test_every_alert_has_for_severity_summary_and_a_runbook_section_that_exists() -> None:
+    sections = set(re.findall(r"^## (\w+)$", RUNBOOKS.read_text(), flags=re.M))
+    for alert in alerts():
+        assert alert["for"], alert["alert"]
+        labels = alert["labels"]
+        annotations = alert["annotations"]
+        assert isinstance(labels, dict)
+        assert isinstance(annotations, dict)
+        assert labels["severity"] in ("warning", "critical")
+        assert "{{" in annotations["summary"]  # says the value or the agency
+        anchor = annotations["runbook_url"].rsplit("#", 1)[1]
+        assert anchor in {s.lower() for s in sections}, anchor
+
+
+def test_kpi_alerts_follow_the_threshold_table_with_a_recovery_margin() -> None:
+    by_name = {(a["alert"], a["labels"]["severity"]): a for a in alerts()}  # type: ignore[index]
+    for t in THRESHOLDS:
+        warning = by_name[(t.alert, "warning")]
+        assert f"< {t.warning:g}" in str(warning["expr"])
+        assert f"< {t.warning + t.margin:g} and" in str(warning["expr"])  # hysteresis
+        assert warning["for"] == t.for_
+
+
+@pytest.mark.integration
+def test_promtool_checks_the_rules_and_their_unit_tests_pass() -> None:
+    promtool = need_binary("promtool", "apt-get install prometheus")
+    check = subprocess.run([promtool, "check", "rules", str(RULES)], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+    test = subprocess.run(
+        [promtool, "test", "rules", RULE_TESTS.name],
+        cwd=RULE_TESTS.parent,
+        capture_output=True,
+        text=True,
+    )
+    assert test.returncode == 0, test.stdout + test.stderr
+
+
+@pytest.mark.integration
+def test_amtool_accepts_the_alertmanager_configuration() -> None:
+    amtool = need_binary("amtool", "apt-get install prometheus-alertmanager")
+    check = subprocess.run(
+        [amtool, "check-config", str(ALERTMANAGER)], capture_output=True, text=True
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
