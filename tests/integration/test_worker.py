@@ -13,14 +13,10 @@ from citypulse.producers.simulator import Simulator
 from citypulse.schemas import (
     DOCUMENT_TOPIC,
     DOSSIER_TOPIC,
-    DecodeError,
-    Event,
-    decode,
     load_reference,
 )
 from citypulse.streams.kpi import KpiConfig
-from citypulse.tests.support.compare import oracle_for
-from citypulse.tests.support.oracle import classify
+from citypulse.tests.support.compare import PartitionedExpectation, expected_for_partitions
 from citypulse.tests.support.scrape import Samples, expected_samples, kpi_samples
 from citypulse.tests.support.worker import WorkerProcess, eventually_equal, union_of
 from kafka import KafkaConsumer, TopicPartition
@@ -103,17 +99,15 @@ def publish(broker: EmbeddedBroker, setup: Setup, messages: list[Message]) -> No
     ]
 
 
-def expected_kpis(records: list[Record]) -> Samples:
+def expectation(records: list[Record]) -> PartitionedExpectation:
     """The oracle over what the topics hold: one stream per input partition."""
-    events: list[Event] = []
-    stream: dict[int, str] = {}
-    for r in records:
-        event = decode(r.topic, r.value)
-        if not isinstance(event, DecodeError):
-            stream[id(event)] = f"{r.topic}:{r.partition}"
-            events.append(event)
-    report = oracle_for(events, CONFIG, stream_of=lambda e: stream[id(e)])
-    return expected_samples(report)
+    return expected_for_partitions(
+        ((r.topic, r.partition, r.offset, r.value) for r in records), CONFIG
+    )
+
+
+def expected_kpis(records: list[Record]) -> Samples:
+    return expected_samples(expectation(records).report)
 
 
 def test_kpis_of_a_faulty_stream_equal_the_oracle_and_bad_input_is_dead_lettered(
@@ -127,22 +121,10 @@ def test_kpis_of_a_faulty_stream_equal_the_oracle_and_bad_input_is_dead_lettered
         eventually_equal([worker], expected, timeout=240)
 
     # every message that could not be accepted is in the dead-letter topic, with its reason
-    wanted: dict[tuple[str, int, int], str] = {}
-    valid: list[tuple[Record, Event]] = []
-    for r in setup.records:
-        event = decode(r.topic, r.value)
-        if isinstance(event, DecodeError):
-            wanted[(setup.topics[r.topic], r.partition, r.offset)] = event.reason
-        else:
-            valid.append((r, event))
-    streams = {id(e): f"{r.topic}:{r.partition}" for r, e in valid}
-    for (r, _), verdict in zip(
-        valid,
-        classify([e for _, e in valid], CONFIG.allowed_lateness, lambda e: streams[id(e)]),
-        strict=True,
-    ):
-        if verdict == "late":
-            wanted[(setup.topics[r.topic], r.partition, r.offset)] = "late"
+    wanted = {
+        (setup.topics[topic], partition, offset): reason
+        for (topic, partition, offset), reason in expectation(setup.records).rejected.items()
+    }
     dead = read_topic(
         broker.bootstrap, setup.topics["citypulse.dead-letter"], "citypulse.dead-letter"
     )

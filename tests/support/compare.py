@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from citypulse.schemas import Event
+from citypulse.schemas import DecodeError, Event, decode
 from citypulse.streams.kpi import KpiConfig, KpiEngine
 
-from .oracle import oracle_report
+from .oracle import classify, oracle_report
+
+#: where a message sits: contract topic, partition, offset
+Position = tuple[str, int, int]
 
 
 def _empty(value: Any) -> bool:
@@ -44,6 +48,40 @@ def oracle_for(
             stream_of=stream_of,
         )
     )
+
+
+@dataclass(frozen=True)
+class PartitionedExpectation:
+    report: dict[str, Any]  # the oracle's KPIs (normalised)
+    rejected: dict[Position, str]  # every message to dead-letter, with its reason
+
+
+def expected_for_partitions(
+    records: Iterable[tuple[str, int, int, bytes]], config: KpiConfig
+) -> PartitionedExpectation:
+    """What a worker must show for what its input partitions hold (contract topic, partition,
+    offset, value; in offset order per partition): the oracle with one stream per input
+    partition, and the messages it must dead-letter (undecodable, or late in their stream)."""
+    events: list[Event] = []
+    where: dict[int, Position] = {}
+    rejected: dict[Position, str] = {}
+    for topic, partition, offset, value in records:
+        event = decode(topic, value)
+        if isinstance(event, DecodeError):
+            rejected[(topic, partition, offset)] = event.reason
+        else:
+            where[id(event)] = (topic, partition, offset)
+            events.append(event)
+
+    def stream_of(e: Event) -> str:
+        topic, partition, _ = where[id(e)]
+        return f"{topic}:{partition}"
+
+    verdicts = classify(events, config.allowed_lateness, stream_of)
+    for event, verdict in zip(events, verdicts, strict=True):
+        if verdict == "late":
+            rejected[where[id(event)]] = "late"
+    return PartitionedExpectation(oracle_for(events, config, stream_of=stream_of), rejected)
 
 
 def engine_for(events: Sequence[Event], config: KpiConfig) -> dict[str, Any]:

@@ -17,8 +17,9 @@ from __future__ import annotations
 import random
 import zlib
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from citypulse.producers.faults import Message
 from citypulse.schemas import DOCUMENT_TOPIC, DOSSIER_TOPIC
@@ -130,6 +131,41 @@ def batches(
         yield batch
 
 
+S = TypeVar("S")
+
+
+def run_restarting(
+    broker: CrashingBroker,
+    inputs: dict[int, list[InputMessage]],
+    plan: Plan,
+    start: Callable[[], S],
+    step: Callable[[S, list[InputMessage], int | None], bool],
+) -> S:
+    """Feed ``inputs`` in batches to stages made by ``start`` until one finishes them all.
+
+    ``step(stage, batch, crash_phase)`` handles one batch and says whether it completed (False:
+    it crashed in that phase). Completed batches are acknowledged and now and then committed;
+    after a crash the broker loses part of what was in flight and a new stage starts from the
+    last commit."""
+    committed: dict[int, int] = {}  # next offset to read, per partition
+    crashes = list(plan.crashes)
+    while True:
+        stage = start()
+        acked = dict(committed)
+        for n, batch in enumerate(batches(inputs, committed, broker.rng, plan.max_batch)):
+            crash_phase = crashes[0][1] if crashes and crashes[0][0] == n else None
+            if not step(stage, batch, crash_phase):
+                break
+            for m in batch:
+                acked[m.partition] = max(acked.get(m.partition, 0), m.offset + 1)
+            if broker.rng.random() < plan.commit_probability:
+                committed = dict(acked)
+        else:
+            return stage
+        crashes.pop(0)
+        broker.crash()
+
+
 def run_entity_stage(
     broker: CrashingBroker,
     topic: str,
@@ -140,36 +176,27 @@ def run_entity_stage(
 ) -> None:
     """Run stage 1 over ``inputs`` to the end, crashing and restarting as planned."""
     changelog = f"{topic}-changelog"
-    committed: dict[int, int] = {}  # next offset to read, per partition
-    crashes = list(plan.crashes)
-    while True:
+
+    def start() -> EntityStage:
         stage = EntityStage(
             topic, contract, config, broker.table(changelog), broker.entity_outputs(changelog)
         )
         for p in inputs:
             stage.load(p)
-        acked = dict(committed)
-        crashed = False
-        for n, batch in enumerate(batches(inputs, committed, broker.rng, plan.max_batch)):
-            crash_phase = crashes[0][1] if crashes and crashes[0][0] == n else None
-            stage.process(batch)
-            if crash_phase == 1:
-                crashed = True
-                break
-            broker.delivered()
-            stage.checkpoint()
-            if crash_phase == 2:
-                crashed = True
-                break
-            broker.delivered()
-            for m in batch:
-                acked[m.partition] = max(acked.get(m.partition, 0), m.offset + 1)
-            if broker.rng.random() < plan.commit_probability:
-                committed = dict(acked)
-        if not crashed:
-            return
-        crashes.pop(0)
-        broker.crash()
+        return stage
+
+    def step(stage: EntityStage, batch: list[InputMessage], crash_phase: int | None) -> bool:
+        stage.process(batch)
+        if crash_phase == 1:
+            return False
+        broker.delivered()
+        stage.checkpoint()
+        if crash_phase == 2:
+            return False
+        broker.delivered()
+        return True
+
+    run_restarting(broker, inputs, plan, start, step)
 
 
 def run_agency_stage(broker: CrashingBroker, config: KpiConfig, plan: Plan) -> AgencyStage:
@@ -183,33 +210,24 @@ def run_agency_stage(broker: CrashingBroker, config: KpiConfig, plan: Plan) -> A
         ]
         for p in range(broker.partitions)
     }
-    committed: dict[int, int] = {}
-    crashes = list(plan.crashes)
-    while True:
+
+    def start() -> AgencyStage:
         stage = AgencyStage(
-            config,
-            broker.table(changelog),
-            lambda p, k, v: broker.send(changelog, p, k, v),
+            config, broker.table(changelog), lambda p, k, v: broker.send(changelog, p, k, v)
         )
         for p in inputs:
             stage.load(p)
-        acked = dict(committed)
-        crashed = False
-        for n, batch in enumerate(batches(inputs, committed, broker.rng, plan.max_batch)):
-            for m in batch:
-                stage.process(m.partition, m.key, m.value)
-            if crashes and crashes[0][0] == n:
-                crashed = True
-                break
-            broker.delivered()
-            for m in batch:
-                acked[m.partition] = max(acked.get(m.partition, 0), m.offset + 1)
-            if broker.rng.random() < plan.commit_probability:
-                committed = dict(acked)
-        if not crashed:
-            return stage
-        crashes.pop(0)
-        broker.crash()
+        return stage
+
+    def step(stage: AgencyStage, batch: list[InputMessage], crash_phase: int | None) -> bool:
+        for m in batch:
+            stage.process(m.partition, m.key, m.value)
+        if crash_phase is not None:
+            return False
+        broker.delivered()
+        return True
+
+    return run_restarting(broker, inputs, plan, start, step)
 
 
 def inputs_of(messages: list[Message], partitions: int) -> dict[str, dict[int, list[InputMessage]]]:

@@ -15,15 +15,11 @@ from citypulse.producers.simulator import Simulator
 from citypulse.schemas import (
     DOCUMENT_TOPIC,
     DOSSIER_TOPIC,
-    DecodeError,
-    Event,
-    decode,
     load_reference,
 )
 from citypulse.streams.kpi import KpiConfig
-from citypulse.tests.support.compare import first_difference, normalised, oracle_for
+from citypulse.tests.support.compare import expected_for_partitions, first_difference, normalised
 from citypulse.tests.support.durability import DEAD_LETTER, Plan, inputs_of, run_with_crashes
-from citypulse.tests.support.oracle import classify
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -34,35 +30,16 @@ MESSAGES = Simulator(REF, SimulationConfig(seed=31, faults=FAULTS)).take(4_000)
 PARTITIONS = 4
 
 
-def expectations() -> tuple[dict[str, object], set[tuple[str, int, int, str]]]:
-    """The oracle's KPIs, one stream per input partition, and what must be dead-lettered."""
-    inputs = inputs_of(MESSAGES, PARTITIONS)
-    events: list[Event] = []
-    where: dict[int, tuple[str, int, int]] = {}
-    rejected: set[tuple[str, int, int, str]] = set()
-    for topic, by_partition in inputs.items():
-        for partition, messages in by_partition.items():
-            for m in messages:
-                event = decode(topic, m.value)
-                if isinstance(event, DecodeError):
-                    rejected.add((topic, partition, m.offset, event.reason))
-                else:
-                    where[id(event)] = (topic, partition, m.offset)
-                    events.append(event)
-
-    def stream_of(e: Event) -> str:
-        topic, partition, _ = where[id(e)]
-        return f"{topic}:{partition}"
-
-    for event, verdict in zip(
-        events, classify(events, CONFIG.allowed_lateness, stream_of), strict=True
-    ):
-        if verdict == "late":
-            rejected.add((*where[id(event)], "late"))
-    return oracle_for(events, CONFIG, stream_of=stream_of), rejected
-
-
-EXPECTED, REJECTED = expectations()
+EXPECTATION = expected_for_partitions(
+    (
+        (topic, partition, m.offset, m.value)
+        for topic, by_partition in inputs_of(MESSAGES, PARTITIONS).items()
+        for partition, messages in by_partition.items()
+        for m in messages
+    ),
+    CONFIG,
+)
+EXPECTED, REJECTED = EXPECTATION.report, EXPECTATION.rejected
 
 crash_points = st.lists(st.tuples(st.integers(0, 40), st.sampled_from([1, 2])), max_size=3).map(
     tuple
@@ -75,18 +52,12 @@ def check(plans: dict[str, Plan], seed: int) -> None:
     assert report is not None
     got = normalised(report.to_dict())
     assert first_difference(got, EXPECTED) is None, first_difference(got, EXPECTED)
-    dead = set()
+    dead: dict[tuple[str, int, int], str] = {}
     for _, value, headers in broker.logs[(DEAD_LETTER, 0)]:
         assert value is not None
         h = {k: v.decode() for k, v in headers}
-        dead.add(
-            (
-                h["source.topic"],
-                int(h["source.partition"]),
-                int(h["source.offset"]),
-                h["error.reason"],
-            )
-        )
+        position = (h["source.topic"], int(h["source.partition"]), int(h["source.offset"]))
+        assert dead.setdefault(position, h["error.reason"]) == h["error.reason"]
     assert dead == REJECTED
 
 
