@@ -13,7 +13,9 @@ import json
 import logging
 import os
 import sys
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 
@@ -31,6 +33,7 @@ def main(argv: list[str]) -> None:
         consumer_auto_offset_reset="earliest",
         web_enabled=False,
         topic_allow_declare=False,
+        datadir=Path(tempfile.gettempdir()) / "citypulse" / f"{app_id}-data",
     )
     raw: dict[str, Any] = {"key_type": bytes, "value_type": bytes}
     seen = 0

@@ -5,6 +5,7 @@ Durations accept seconds (``3600``) or ISO 8601 (``PT1H``).
 
 from __future__ import annotations
 
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -63,6 +64,11 @@ class Settings(BaseSettings):
         description="Consumer group and prefix of the worker's own topics (tables, "
         "<app_id>.agency-facts). Workers with the same id share the work.",
         pattern=r"^[A-Za-z0-9._-]{1,100}$",
+    )
+    data_dir: Path = Field(
+        Path(tempfile.gettempdir()) / "citypulse",
+        description="Local scratch directory of the worker (Faust's datadir). Tables live in "
+        "Kafka changelogs, so nothing here needs a backup.",
     )
     commit_interval: Duration = Field(
         timedelta(seconds=1),

@@ -36,6 +36,7 @@ def run_worker(settings: Settings) -> None:
         embedded_broker=settings.tansu_workarounds,
         commit_interval=settings.commit_interval.total_seconds(),
         credentials=bootstrap.faust_credentials(settings),
+        data_dir=settings.data_dir,
     )
     worker = create_worker(config, bootstrap.kpi_config(settings))
     start_http_server(settings.http_port, registry=worker.registry)

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import faust
@@ -45,6 +47,7 @@ class WorkerConfig:
     commit_interval: float = 1.0
     embedded_broker: bool = False  # work around Tansu's LATEST offsets (BROKER-NOTES #1)
     credentials: Any = None  # faust.SASLCredentials / SSLCredentials
+    data_dir: Path = field(default_factory=lambda: Path(tempfile.gettempdir()) / "citypulse")
     faust_options: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -76,6 +79,7 @@ def create_worker(
         "consumer_auto_offset_reset": "earliest",
         "web_enabled": False,
         "topic_allow_declare": True,
+        "datadir": config.data_dir / f"{config.app_id}-data",
     }
     if config.embedded_broker:
         options["producer_max_batch_size"] = 16  # one record per batch (BROKER-NOTES #1)
