@@ -14,6 +14,7 @@ from citypulse import __version__
 from .settings import Settings
 
 RULES_FILE = Path("deploy/prometheus/rules/citypulse.rules.yml")
+DASHBOARD_DIR = Path("deploy/grafana/dashboards")
 
 __all__ = ["main"]
 
@@ -110,6 +111,34 @@ def _parser() -> argparse.ArgumentParser:
     render.add_argument(
         "--out", type=Path, default=RULES_FILE, help=f"rule file to write (default {RULES_FILE})"
     )
+
+    dashboards = sub.add_parser(
+        "dashboards",
+        help="Grafana dashboards",
+        epilog=_SETTINGS_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    dashboards_sub = dashboards.add_subparsers(dest="action", required=True)
+    render_dashboards = dashboards_sub.add_parser(
+        "render", help="write the dashboards' JSON (the provisioned files)"
+    )
+    render_dashboards.add_argument(
+        "--out",
+        type=Path,
+        default=DASHBOARD_DIR,
+        help=f"directory to write to (default {DASHBOARD_DIR})",
+    )
+    push = dashboards_sub.add_parser(
+        "push",
+        help="create the folder and datasource if missing, upsert the dashboards by uid",
+        description="Credentials: CITYPULSE_GRAFANA_TOKEN, or CITYPULSE_GRAFANA_USER and "
+        "CITYPULSE_GRAFANA_PASSWORD. Exits 1 with the HTTP status and message on any error.",
+    )
+    push.add_argument("--grafana-url", help="Grafana base URL (CITYPULSE_GRAFANA_URL)")
+    push.add_argument(
+        "--prometheus-url",
+        help="Prometheus URL of a created datasource (CITYPULSE_PROMETHEUS_URL)",
+    )
     return parser
 
 
@@ -179,6 +208,8 @@ def main(argv: Sequence[str] | None = None, console: Console | None = None) -> i
         args.out.write_text(render(rule_groups()))
         console.print(f"wrote {args.out}")
         return 0
+    if args.command == "dashboards":
+        return _dashboards(args, settings, console)
     if args.command == "schemas":
         from citypulse.schemas.export import export_json_schemas
 
@@ -231,3 +262,42 @@ def entrypoint() -> None:
 
 if __name__ == "__main__":
     entrypoint()
+
+
+def _dashboards(args: argparse.Namespace, settings: Settings, console: Console) -> int:
+    from citypulse.dashboards import render as dashboards
+
+    if args.action == "render":
+        for path in dashboards.write(args.out):
+            console.print(f"wrote {path}")
+        return 0
+    from citypulse.dashboards.push import PushError, connect, push
+
+    url = args.grafana_url or settings.grafana_url
+    secret = settings.grafana_token or None
+    password = settings.grafana_password
+    api = connect(
+        url,
+        secret.get_secret_value() if secret else None,
+        settings.grafana_user,
+        password.get_secret_value() if password else None,
+    )
+    boards = {uid: dashboards.to_json(build()) for uid, build in dashboards.BUILDERS.items()}
+    try:
+        result = push(
+            api,
+            boards,
+            folder_uid="citypulse",
+            folder_title=settings.grafana_folder,
+            prometheus_url=args.prometheus_url or settings.prometheus_url,
+        )
+    except PushError as exc:
+        console.print(f"dashboards push to {url}: {exc}", style="red", markup=False)
+        return 1
+    if result.folder_created:
+        console.print(f"created folder {settings.grafana_folder!r}")
+    if result.datasource_created:
+        console.print("created datasource citypulse-prometheus")
+    for where in result.dashboards:
+        console.print(f"upserted {where}")
+    return 0

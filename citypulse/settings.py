@@ -101,6 +101,20 @@ class Settings(BaseSettings):
     max_agencies: PositiveInt = Field(
         500, description="Distinct agency labels before unknown ones become '_other'."
     )
+
+    # -- Grafana (``citypulse dashboards push``) ---------------------------------------------
+    grafana_url: str = Field("http://localhost:3000", description="Grafana to push dashboards to.")
+    grafana_token: SecretStr | None = Field(
+        None, description="Grafana service-account token (wins over user/password)."
+    )
+    grafana_user: str | None = Field(None, description="Grafana basic-auth user.")
+    grafana_password: SecretStr | None = Field(None, description="Grafana basic-auth password.")
+    grafana_folder: str = Field("citypulse", description="Grafana folder title (uid: citypulse).")
+    prometheus_url: str = Field(
+        "http://prometheus:9090",
+        description="Prometheus URL as Grafana reaches it (for the datasource push creates).",
+    )
+
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO", description="Log level of citypulse's own loggers."
     )

@@ -24,6 +24,7 @@ from prometheus_client import CollectorRegistry
 
 from .agency_stage import AgencyStage
 from .entity_stage import EntityStage, InputMessage, Outputs
+from .lag import ConsumerLag
 from .metrics import KpiCollector, pipeline_metrics
 
 __all__ = ["Worker", "WorkerConfig", "create_worker"]
@@ -69,7 +70,7 @@ def create_worker(
     config: WorkerConfig, kpi: KpiConfig, registry: CollectorRegistry | None = None
 ) -> Worker:
     registry = registry or CollectorRegistry()
-    metrics = pipeline_metrics(registry)
+    metrics = pipeline_metrics(registry, (config.dossier_topic, config.document_topic))
     options: dict[str, Any] = {
         "store": "memory://",
         "topic_partitions": config.partitions,
@@ -188,12 +189,15 @@ def create_worker(
     app.agent(facts, name="citypulse.agencies")(agencies)
     worker = Worker(app, registry, stages, agency_stage)
     registry.register(KpiCollector(worker.report))
+    lag = ConsumerLag(stages)
+    registry.register(lag)
 
     async def publish_report() -> None:
         """Refresh the report /metrics serves (built here, in the event loop, not by the
         HTTP thread, so that it never reads state while an agent changes it)."""
         if app.rebalancing or app.in_recovery:
             return
+        lag.refresh(app.consumer)
         report = agency_stage.report()
         if report is not None:
             worker.latest_report[:] = [report]

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterable, Iterator
-from typing import NamedTuple
+from typing import NamedTuple, get_args
 
+from citypulse.schemas.decoding import InvalidReason
 from citypulse.streams.kpi import INDEX_KPIS, KpiReport, KpiSnapshot
 from citypulse.streams.kpi import Histogram as KpiHistogram
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -207,8 +208,10 @@ class PipelineMetrics(NamedTuple):
     lag: Histogram
 
 
-def pipeline_metrics(registry: CollectorRegistry) -> PipelineMetrics:
-    return PipelineMetrics(
+def pipeline_metrics(registry: CollectorRegistry, topics: Iterable[str] = ()) -> PipelineMetrics:
+    """The pipeline counters, with a zero series per input topic (and reason) from the start:
+    ``rate()`` of a rejection that never happened is then 0, not "no data"."""
+    metrics = PipelineMetrics(
         events=Counter(
             "citypulse_events",
             "Schema-valid events received.",
@@ -259,3 +262,9 @@ def pipeline_metrics(registry: CollectorRegistry) -> PipelineMetrics:
             registry=registry,
         ),
     )
+    for topic in topics:
+        for reason in get_args(InvalidReason):
+            metrics.invalid.labels(topic, reason)
+        for counter in (metrics.duplicate, metrics.redelivered, metrics.late, metrics.conflict):
+            counter.labels(topic)
+    return metrics

@@ -122,3 +122,23 @@ def test_promtool_finds_no_problem_in_the_exposition() -> None:
     assert result.returncode == 0, result.stdout.decode() + result.stderr.decode()
     assert result.stdout.decode().strip() == ""
     assert result.stderr.decode().strip() == ""
+
+
+def test_rejection_counters_start_at_zero_for_every_input_topic_and_reason() -> None:
+    # so that rate() of a rejection that never happened is 0 on the wall, not "no data"
+    registry = CollectorRegistry()
+    pipeline_metrics(registry, ("a", "b"))
+    zeros = {
+        (sample.name, tuple(sorted(sample.labels.items())))
+        for family in registry.collect()
+        for sample in family.samples
+        if sample.name.endswith("_total") and sample.value == 0
+    }
+    for topic in ("a", "b"):
+        for reason in ("invalid_json", "invalid_schema", "unknown_event_type"):
+            assert (
+                "citypulse_events_invalid_total",
+                (("reason", reason), ("topic", topic)),
+            ) in zeros
+        for kind in ("duplicate", "redelivered", "late", "conflict"):
+            assert (f"citypulse_events_{kind}_total", (("topic", topic),)) in zeros

@@ -1,0 +1,91 @@
+"""Render the dashboards to Grafana JSON, deterministically, and read their PromQL back.
+
+``render()`` is what ``citypulse dashboards render`` writes to ``deploy/grafana/dashboards``
+(provisioned by docker-compose, pushed by ``citypulse dashboards push``): sorted keys, a
+fixed indent, stable uids and panel ids, so rendering twice gives the same bytes and a test
+can tell when the checked-in files are stale.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from grafana_foundation_sdk.builders.dashboard import Dashboard
+from grafana_foundation_sdk.cog.encoder import JSONEncoder
+
+from . import agency, pipeline, wall
+
+__all__ = [
+    "BUILDERS",
+    "DASHBOARD_DIR",
+    "expressions",
+    "render",
+    "substitute",
+    "to_json",
+    "write",
+]
+
+DASHBOARD_DIR = Path("deploy/grafana/dashboards")
+
+#: file name (the uid) → builder
+BUILDERS: Mapping[str, Callable[[], Dashboard]] = {
+    wall.UID: wall.build,
+    agency.UID: agency.build,
+    pipeline.UID: pipeline.build,
+}
+
+
+def to_json(board: Dashboard) -> dict[str, Any]:
+    """The dashboard model as plain JSON data, panels numbered in layout order."""
+    data: dict[str, Any] = json.loads(json.dumps(board.build(), cls=JSONEncoder))
+    for number, panel in enumerate(data.get("panels", []), start=1):
+        panel["id"] = number
+    return data
+
+
+def render() -> dict[str, str]:
+    """file name → JSON text, one per dashboard"""
+    return {
+        f"{uid}.json": json.dumps(to_json(build()), indent=2, sort_keys=True, ensure_ascii=False)
+        + "\n"
+        for uid, build in BUILDERS.items()
+    }
+
+
+def write(directory: Path = DASHBOARD_DIR) -> list[Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, text in render().items():
+        path = directory / name
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
+    return written
+
+
+def expressions(data: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    """(panel title, PromQL) of every query of every panel, and of every query variable"""
+    for panel in data.get("panels", []):
+        for target in panel.get("targets", []):
+            yield panel["title"], target["expr"]
+    for var in data.get("templating", {}).get("list", []):
+        if var.get("type") == "query":
+            yield f"variable {var['name']}", var["query"]
+
+
+_VARIABLE = re.compile(r"\$(\w+)|\$\{(\w+)\}")
+
+
+def substitute(expr: str, values: Mapping[str, str]) -> str:
+    """Replace template variables the way Grafana does for single values."""
+
+    def one(match: re.Match[str]) -> str:
+        name = match.group(1) or match.group(2)
+        if name not in values:
+            raise KeyError(f"no value for template variable ${name} in {expr!r}")
+        return values[name]
+
+    return _VARIABLE.sub(one, expr)

@@ -1,0 +1,170 @@
+"""Grafana dashboards as code: checked in, deterministic, laid out for the wall, documented,
+coloured like the alerts, and every query names a metric the worker or the rules provide."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from citypulse.dashboards import agency, pipeline, render, wall
+from citypulse.dashboards.alerts import THRESHOLDS, rule_groups
+from citypulse.dashboards.panels import DATASOURCE
+from citypulse.tests.support.binaries import need_binary
+
+ROOT = Path(__file__).resolve().parents[2]
+CHECKED_IN = ROOT / "deploy/grafana/dashboards"
+#: Grafana's grid: 24 columns; a row is 30 px plus an 8 px margin
+ROW_PX, MARGIN_PX = 30, 8
+
+VALUES = {"province": "TTH", "agency": "SXD"}
+
+
+def boards() -> dict[str, dict[str, Any]]:
+    return {uid: render.to_json(build()) for uid, build in render.BUILDERS.items()}
+
+
+def panels(board: dict[str, Any]) -> list[dict[str, Any]]:
+    return list(board["panels"])
+
+
+def test_the_checked_in_dashboards_are_the_rendering_of_the_code() -> None:
+    rendered = render.render()
+    on_disk = {p.name: p.read_text(encoding="utf-8") for p in CHECKED_IN.glob("*.json")}
+    assert on_disk == rendered, "run `citypulse dashboards render`"
+
+
+def test_rendering_twice_gives_identical_bytes() -> None:
+    assert render.render() == render.render()
+
+
+def test_three_dashboards_with_stable_uids() -> None:
+    assert set(boards()) == {wall.UID, agency.UID, pipeline.UID}
+    for uid, board in boards().items():
+        assert board["uid"] == uid
+        assert [p["id"] for p in panels(board)] == list(range(1, len(panels(board)) + 1))
+
+
+@pytest.mark.parametrize("uid", [wall.UID, agency.UID, pipeline.UID])
+def test_every_panel_says_what_it_means_and_queries_the_citypulse_datasource(uid: str) -> None:
+    for panel in panels(boards()[uid]):
+        assert len(panel.get("description", "")) > 40, panel["title"]
+        assert panel["datasource"] == {"type": "prometheus", "uid": DATASOURCE.uid}
+        assert panel["targets"], panel["title"]
+
+
+@pytest.mark.parametrize("uid", [wall.UID, agency.UID, pipeline.UID])
+def test_panels_stay_inside_the_grid_and_never_overlap(uid: str) -> None:
+    taken: dict[tuple[int, int], str] = {}
+    for panel in panels(boards()[uid]):
+        g = panel["gridPos"]
+        assert 0 <= g["x"] < g["x"] + g["w"] <= 24, panel["title"]
+        for x in range(g["x"], g["x"] + g["w"]):
+            for y in range(g["y"], g["y"] + g["h"]):
+                assert (x, y) not in taken, f"{panel['title']} overlaps {taken[(x, y)]}"
+                taken[(x, y)] = panel["title"]
+
+
+def test_the_wall_fits_a_1080p_screen_in_kiosk_mode_without_scrolling() -> None:
+    board = boards()[wall.UID]
+    rows = max(p["gridPos"]["y"] + p["gridPos"]["h"] for p in panels(board))
+    assert rows * ROW_PX + (rows - 1) * MARGIN_PX <= 1080
+    titles = [p["title"] for p in panels(board)]
+    for wanted in (
+        "Dossiers received today",
+        "Online submission",
+        "Full-process online",
+        "On-time resolution",
+        "Overdue backlog",
+        "Electronic documents",
+        "Digital signatures",
+        "Satisfaction",
+    ):
+        assert wanted in titles
+    # the tiles are one row across the top, readable from across the room
+    tiles = [p for p in panels(board) if p["type"] == "stat"]
+    assert len(tiles) == 8
+    assert {p["gridPos"]["y"] for p in tiles} == {0}
+    assert all(p["options"]["text"]["valueSize"] >= 48 for p in tiles)
+
+
+def test_tile_colours_change_exactly_at_the_alert_thresholds() -> None:
+    for uid in (wall.UID, agency.UID):
+        for t in THRESHOLDS:
+            [tile] = [
+                p
+                for p in panels(boards()[uid])
+                if p["type"] == "stat" and f'kpi="{t.kpi}"' in p["targets"][0]["expr"]
+            ]
+            steps = tile["fieldConfig"]["defaults"]["thresholds"]["steps"]
+            assert steps[-1] == {"color": "green", "value": t.warning}
+            if t.critical is not None:
+                assert {"color": "orange", "value": t.critical} in steps
+                assert steps[0]["color"] == "red"
+
+
+def test_the_agency_drill_down_has_province_and_agency_variables() -> None:
+    variables = boards()[agency.UID]["templating"]["list"]
+    assert [v["name"] for v in variables] == ["province", "agency"]
+    assert "$province" in variables[1]["query"]  # agencies of the chosen province
+
+
+def metric_names() -> set[str]:
+    """what the worker exposes (the inventory, from a rendering of the code) and records"""
+    from citypulse.streams.metrics import pipeline_metrics
+    from prometheus_client import CollectorRegistry
+
+    registry = CollectorRegistry()
+    pipeline_metrics(registry, ("t",))
+    names = {s.name for family in registry.collect() for s in family.samples}
+    source = (ROOT / "streams/metrics.py").read_text() + (ROOT / "streams/lag.py").read_text()
+    for base in re.findall(r'"(citypulse_[a-z_]+)"', source):
+        names |= {base, f"{base}_total", f"{base}_bucket", f"{base}_sum", f"{base}_count"}
+    names |= {r["record"] for g in rule_groups()["groups"] for r in g["rules"] if "record" in r}
+    return names | {"up"}
+
+
+def test_every_query_names_a_metric_the_worker_exposes_or_a_rule_records() -> None:
+    known = metric_names()
+    for board in boards().values():
+        for title, expr in render.expressions(board):
+            for name in re.findall(r"\b((?:citypulse_|province:|topic:)[\w:]+|up)\s*[{\[)]", expr):
+                assert name in known, f"{title}: unknown metric {name}"
+
+
+def test_template_variables_are_substituted_like_grafana_and_unknown_ones_are_an_error() -> None:
+    assert render.substitute('x{a="$province", b="${agency}"}', VALUES) == 'x{a="TTH", b="SXD"}'
+    with pytest.raises(KeyError, match="interval"):
+        render.substitute("rate(x[$interval])", VALUES)
+
+
+@pytest.mark.integration
+def test_promtool_parses_every_dashboard_query(tmp_path: Path) -> None:
+    # promtool has no "check expression"; a recording rule per query makes it parse each one
+    promtool = need_binary("promtool", "apt-get install prometheus")
+    rules = [
+        {"record": f"check:query_{i}", "expr": render.substitute(expr, VALUES)}
+        for i, (_, expr) in enumerate(
+            e
+            for b in boards().values()
+            for e in render.expressions(b)
+            if "label_values" not in e[1]
+        )
+    ]
+    path = tmp_path / "queries.yml"
+    path.write_text(yaml.safe_dump({"groups": [{"name": "dashboards", "rules": rules}]}))
+    check = subprocess.run([promtool, "check", "rules", str(path)], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert f"{len(rules)} rules found" in check.stdout
+
+
+def test_the_json_is_grafana_dashboard_json() -> None:
+    for name, text in render.render().items():
+        data = json.loads(text)
+        assert data["schemaVersion"] >= 39
+        assert data["title"].startswith("citypulse")
+        assert name == f"{data['uid']}.json"
