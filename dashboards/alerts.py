@@ -175,9 +175,11 @@ def _recording_rules() -> list[dict[str, Any]]:
     rules.append(
         {
             "record": "topic:citypulse_events_dead_letter:rate5m",
-            "expr": (
-                "sum by (topic) (rate("
-                '{__name__=~"citypulse_events_(invalid|late|conflict)_total"}[5m]))'
+            # one sum per counter: rate() drops the metric name, so a single regex selector
+            # over late_total{topic} and conflict_total{topic} would collide on its labels
+            "expr": "\n+ ".join(
+                f"sum by (topic) (rate(citypulse_events_{kind}_total[5m]))"
+                for kind in ("invalid", "late", "conflict")
             ),
         }
     )

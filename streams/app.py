@@ -70,6 +70,7 @@ def create_worker(
     config: WorkerConfig, kpi: KpiConfig, registry: CollectorRegistry | None = None
 ) -> Worker:
     registry = registry or CollectorRegistry()
+    config.data_dir.mkdir(parents=True, exist_ok=True)  # Faust creates only the last level
     metrics = pipeline_metrics(registry, (config.dossier_topic, config.document_topic))
     options: dict[str, Any] = {
         "store": "memory://",

@@ -2,112 +2,34 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from citypulse.producers.faults import Message
 from citypulse.producers.profile import Faults, SimulationConfig
-from citypulse.producers.publisher import Publisher
 from citypulse.producers.simulator import Simulator
-from citypulse.schemas import (
-    DOCUMENT_TOPIC,
-    DOSSIER_TOPIC,
-    load_reference,
+from citypulse.schemas import load_reference
+from citypulse.tests.support.pipeline import (
+    Setup,
+    expectation,
+    expected_kpis,
+    new_setup,
+    publish,
+    read_topic,
 )
-from citypulse.streams.kpi import KpiConfig
-from citypulse.tests.support.compare import PartitionedExpectation, expected_for_partitions
-from citypulse.tests.support.scrape import Samples, expected_samples, kpi_samples
+from citypulse.tests.support.scrape import kpi_samples
 from citypulse.tests.support.worker import WorkerProcess, eventually_equal, union_of
-from kafka import KafkaConsumer, TopicPartition
 
 from citypulse.broker import EmbeddedBroker
-from citypulse.topics import ensure_topics
 
 pytestmark = pytest.mark.integration
 
 REF = load_reference()
-CONFIG = KpiConfig.from_reference(REF)
 FAULTS = Faults(duplicate=0.02, disorder=0.05, late=0.01, malformed=0.01, pii=0.01)
-PARTITIONS = 4
-
-
-@dataclass(frozen=True)
-class Record:
-    topic: str  # contract topic
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes
-    headers: tuple[tuple[str, bytes], ...] = ()
-
-
-@dataclass
-class Setup:
-    env: dict[str, str]
-    topics: dict[str, str]  # contract name -> test topic
-    records: list[Record]  # what the input topics hold, per partition in offset order
-    tmp: Path
-
-
-def read_topic(bootstrap: str, topic: str, contract: str) -> list[Record]:
-    consumer = KafkaConsumer(
-        bootstrap_servers=[bootstrap], enable_auto_commit=False, consumer_timeout_ms=3000
-    )
-    tps = [TopicPartition(topic, p) for p in range(PARTITIONS)]
-    consumer.assign(tps)
-    consumer.seek_to_beginning(*tps)
-    out = [
-        Record(contract, r.partition, r.offset, r.key, r.value, tuple(r.headers or ()))
-        for r in consumer
-    ]
-    consumer.close()
-    return sorted(out, key=lambda r: (r.partition, r.offset))
 
 
 @pytest.fixture
 def setup(broker: EmbeddedBroker, topic_prefix: str, tmp_path: Path) -> Setup:
-    topics = {
-        DOSSIER_TOPIC: f"{topic_prefix}dossiers",
-        DOCUMENT_TOPIC: f"{topic_prefix}documents",
-        "citypulse.dead-letter": f"{topic_prefix}dead-letter",
-    }
-    ensure_topics([broker.bootstrap], topics.values(), PARTITIONS)
-    env = {
-        "CITYPULSE_BROKER": broker.url,
-        "CITYPULSE_DOSSIER_TOPIC": topics[DOSSIER_TOPIC],
-        "CITYPULSE_DOCUMENT_TOPIC": topics[DOCUMENT_TOPIC],
-        "CITYPULSE_DEAD_LETTER_TOPIC": topics["citypulse.dead-letter"],
-        "CITYPULSE_APP_ID": f"{topic_prefix}app",
-        "CITYPULSE_PARTITIONS": str(PARTITIONS),
-        "CITYPULSE_TANSU_WORKAROUNDS": "1",
-        "CITYPULSE_LOG_LEVEL": "WARNING",
-    }
-    return Setup(env, topics, [], tmp_path)
-
-
-def publish(broker: EmbeddedBroker, setup: Setup, messages: list[Message]) -> None:
-    publisher = Publisher([broker.bootstrap])
-    for m in messages:
-        publisher.send(m, topic=setup.topics[m.topic])
-    report = publisher.close()
-    assert report.ok, report
-    setup.records = [
-        r
-        for contract in (DOSSIER_TOPIC, DOCUMENT_TOPIC)
-        for r in read_topic(broker.bootstrap, setup.topics[contract], contract)
-    ]
-
-
-def expectation(records: list[Record]) -> PartitionedExpectation:
-    """The oracle over what the topics hold: one stream per input partition."""
-    return expected_for_partitions(
-        ((r.topic, r.partition, r.offset, r.value) for r in records), CONFIG
-    )
-
-
-def expected_kpis(records: list[Record]) -> Samples:
-    return expected_samples(expectation(records).report)
+    return new_setup(broker, topic_prefix, tmp_path)
 
 
 def test_kpis_of_a_faulty_stream_equal_the_oracle_and_bad_input_is_dead_lettered(

@@ -104,6 +104,9 @@ def eventually_equal(workers: list[WorkerProcess], expected: Samples, timeout: f
     union: Samples | None = None
     while time.monotonic() < deadline:
         time.sleep(0.5)
+        for w in workers:
+            exited = w.process.poll() if w.process is not None else None
+            assert exited is None, f"worker exited with {exited}:\n{w.log_tail()}"
         union = union_of(workers)
         if union != expected:
             continue

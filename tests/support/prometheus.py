@@ -1,0 +1,123 @@
+"""A real Prometheus (Debian's ``prometheus`` binary) on loopback, with the project's scrape
+configuration and rules, pointed at test workers."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import yaml
+
+from citypulse.broker import free_port
+
+__all__ = ["PrometheusProcess", "project_config"]
+
+ROOT = Path(__file__).resolve().parents[2]
+CONFIG = ROOT / "deploy/prometheus/prometheus.yml"
+
+
+def project_config(directory: Path, workers: list[str], port: int, interval: str = "1s") -> Path:
+    """The project's prometheus.yml and rules, copied into ``directory`` with the citypulse
+    job scraping ``workers`` (host:port) instead of compose's DNS, every ``interval``, rule
+    groups evaluated every ``interval``, and no Alertmanager. Expressions are untouched."""
+    config = yaml.safe_load(CONFIG.read_text())
+    config["global"].update(scrape_interval=interval, evaluation_interval=interval)
+    config.pop("alerting", None)
+    for job in config["scrape_configs"]:
+        if job["job_name"] == "citypulse":
+            job.pop("dns_sd_configs")
+            job["static_configs"] = [{"targets": workers}]
+        elif job["job_name"] == "prometheus":
+            job["static_configs"] = [{"targets": [f"127.0.0.1:{port}"]}]
+    for relative in config["rule_files"]:
+        rules = yaml.safe_load((CONFIG.parent / relative).read_text())
+        for group in rules["groups"]:
+            group["interval"] = interval
+        (directory / relative).parent.mkdir(parents=True, exist_ok=True)
+        (directory / relative).write_text(yaml.safe_dump(rules, sort_keys=False))
+    path = directory / "prometheus.yml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+class PrometheusProcess:
+    def __init__(self, binary: str, directory: Path, workers: list[str]) -> None:
+        self.binary = binary
+        self.directory = directory
+        self.port = free_port()
+        self.config = project_config(directory, workers, self.port)
+        self.log_path = directory / "prometheus.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 30.0) -> PrometheusProcess:
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [
+                    self.binary,
+                    f"--config.file={self.config}",
+                    f"--storage.tsdb.path={self.directory / 'data'}",
+                    f"--web.listen-address=127.0.0.1:{self.port}",
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, self.log_tail()
+            try:
+                with urllib.request.urlopen(f"{self.url}/-/ready", timeout=1) as reply:
+                    if reply.status == 200:
+                        return self
+            except OSError:
+                pass
+            time.sleep(0.2)
+        raise AssertionError(f"Prometheus not ready after {timeout} s:\n{self.log_tail()}")
+
+    def api(self, path: str, **params: str) -> Any:
+        """GET /api/v1/<path>; the ``data`` of a success, AssertionError with the error else."""
+        query = urllib.parse.urlencode(params)
+        try:
+            with urllib.request.urlopen(f"{self.url}/api/v1/{path}?{query}", timeout=10) as r:
+                body = json.load(r)
+        except urllib.error.HTTPError as exc:
+            body = json.load(exc)
+        assert body["status"] == "success", f"{path} {params}: {body.get('error')}"
+        return body["data"]
+
+    def instant(self, expr: str) -> list[dict[str, Any]]:
+        return list(self.api("query", query=expr)["result"])
+
+    def range(self, expr: str, seconds: float, step: str = "1s") -> list[dict[str, Any]]:
+        now = time.time()
+        data = self.api(
+            "query_range", query=expr, start=str(now - seconds), end=str(now), step=step
+        )
+        return list(data["result"])
+
+    def log_tail(self, n: int = 3000) -> str:
+        return self.log_path.read_text(errors="replace")[-n:] if self.log_path.exists() else ""
+
+    def __enter__(self) -> PrometheusProcess:
+        return self.start()
+
+    def __exit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        shutil.rmtree(self.directory / "data", ignore_errors=True)
