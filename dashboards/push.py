@@ -111,6 +111,7 @@ def push(
             "overwrite": True,
             "message": "citypulse dashboards push",
         }
-        answer = _call(f"upsert dashboard {name}", partial(grafana.dashboard.update_dashboard, payload))
+        upsert = partial(grafana.dashboard.update_dashboard, payload)
+        answer = _call(f"upsert dashboard {name}", upsert)
         result.dashboards.append(str(answer.get("url", name)) if isinstance(answer, dict) else name)
     return result
