@@ -15,6 +15,7 @@ from .settings import Settings
 
 RULES_FILE = Path("deploy/prometheus/rules/citypulse.rules.yml")
 DASHBOARD_DIR = Path("deploy/grafana/dashboards")
+PICTURE_DIR = Path("docs/dashboards")
 
 __all__ = ["main"]
 
@@ -120,13 +121,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     dashboards_sub = dashboards.add_subparsers(dest="action", required=True)
     render_dashboards = dashboards_sub.add_parser(
-        "render", help="write the dashboards' JSON (the provisioned files)"
+        "render", help="write the dashboards' JSON (the provisioned files) and layout pictures"
     )
     render_dashboards.add_argument(
         "--out",
         type=Path,
         default=DASHBOARD_DIR,
         help=f"directory to write to (default {DASHBOARD_DIR})",
+    )
+    render_dashboards.add_argument(
+        "--pictures",
+        type=Path,
+        default=PICTURE_DIR,
+        help=f"directory for the layout pictures (SVG, default {PICTURE_DIR})",
     )
     push = dashboards_sub.add_parser(
         "push",
@@ -268,7 +275,7 @@ def _dashboards(args: argparse.Namespace, settings: Settings, console: Console) 
     from citypulse.dashboards import render as dashboards
 
     if args.action == "render":
-        for path in dashboards.write(args.out):
+        for path in dashboards.write(args.out, args.pictures):
             console.print(f"wrote {path}")
         return 0
     from citypulse.dashboards.push import PushError, connect, push

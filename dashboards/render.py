@@ -18,11 +18,14 @@ from grafana_foundation_sdk.builders.dashboard import Dashboard
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 
 from . import agency, pipeline, wall
+from .picture import svg
 
 __all__ = [
     "BUILDERS",
     "DASHBOARD_DIR",
+    "PICTURE_DIR",
     "expressions",
+    "pictures",
     "render",
     "substitute",
     "to_json",
@@ -30,6 +33,7 @@ __all__ = [
 ]
 
 DASHBOARD_DIR = Path("deploy/grafana/dashboards")
+PICTURE_DIR = Path("docs/dashboards")  # the layout pictures the README shows
 
 #: file name (the uid) → builder
 BUILDERS: Mapping[str, Callable[[], Dashboard]] = {
@@ -56,13 +60,19 @@ def render() -> dict[str, str]:
     }
 
 
-def write(directory: Path = DASHBOARD_DIR) -> list[Path]:
-    directory.mkdir(parents=True, exist_ok=True)
+def pictures() -> dict[str, str]:
+    """file name → SVG of the layout, one per dashboard"""
+    return {f"{uid}.svg": svg(to_json(build())) for uid, build in BUILDERS.items()}
+
+
+def write(directory: Path = DASHBOARD_DIR, picture_directory: Path = PICTURE_DIR) -> list[Path]:
     written = []
-    for name, text in render().items():
-        path = directory / name
-        path.write_text(text, encoding="utf-8")
-        written.append(path)
+    for folder, files in ((directory, render()), (picture_directory, pictures())):
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, text in files.items():
+            path = folder / name
+            path.write_text(text, encoding="utf-8")
+            written.append(path)
     return written
 
 

@@ -8,6 +8,7 @@ import re
 import subprocess
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import pytest
 import yaml
@@ -18,6 +19,7 @@ from citypulse.tests.support.binaries import need_binary
 
 ROOT = Path(__file__).resolve().parents[2]
 CHECKED_IN = ROOT / "deploy/grafana/dashboards"
+PICTURES = ROOT / "docs/dashboards"
 #: Grafana's grid: 24 columns; a row is 30 px plus an 8 px margin
 ROW_PX, MARGIN_PX = 30, 8
 
@@ -40,6 +42,18 @@ def test_the_checked_in_dashboards_are_the_rendering_of_the_code() -> None:
 
 def test_rendering_twice_gives_identical_bytes() -> None:
     assert render.render() == render.render()
+    assert render.pictures() == render.pictures()
+
+
+def test_the_layout_pictures_in_docs_are_drawn_from_the_current_dashboards() -> None:
+    on_disk = {p.name: p.read_text(encoding="utf-8") for p in PICTURES.glob("*.svg")}
+    assert on_disk == render.pictures(), "run `citypulse dashboards render`"
+    for name, text in on_disk.items():
+        root = ElementTree.fromstring(text)  # well-formed SVG
+        board = boards()[name.removesuffix(".svg")]
+        texts = [t.text or "" for t in root.iter("{http://www.w3.org/2000/svg}text")]
+        for panel in panels(board):  # every panel is drawn with its title (maybe shortened)
+            assert any(panel["title"].startswith(t.removesuffix("…")) for t in texts if t)
 
 
 def test_three_dashboards_with_stable_uids() -> None:
