@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import timedelta
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, timedelta
+from pathlib import Path
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -19,7 +21,7 @@ from citypulse.producers.simulator import Simulator
 from . import bootstrap
 from .settings import Settings
 
-__all__ = ["SimulateOptions", "simulate_to_kafka"]
+__all__ = ["SimulateOptions", "simulate_to_file", "simulate_to_kafka"]
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,8 @@ class SimulateOptions:
     speed: float | None = None
     seed: int = 42
     faults: Faults = field(default_factory=Faults)
+    #: late-resolution share per agency code (a degraded agency, e.g. {"CAT": 0.6})
+    late_share: Mapping[str, float] = field(default_factory=dict)
 
 
 def _messages(settings: Settings, options: SimulateOptions) -> Iterator[Message]:
@@ -37,6 +41,7 @@ def _messages(settings: Settings, options: SimulateOptions) -> Iterator[Message]
         seed=options.seed,
         faults=options.faults,
         allowed_lateness=settings.allowed_lateness.total_seconds(),
+        agency_late_share=dict(options.late_share),
     )
     simulator = Simulator(bootstrap.reference(settings), config)
     until = None if options.hours is None else config.start + timedelta(hours=options.hours)
@@ -82,3 +87,57 @@ def simulate_to_kafka(
         + (f" · first error: {report.first_error}" if report.first_error else "")
     )
     return report
+
+
+def simulate_to_file(
+    settings: Settings, options: SimulateOptions, path: Path, console: Console
+) -> dict[str, object]:
+    """Write the simulated stream as a recording (no broker): each message in the partition
+    Kafka's default partitioner would give its key (murmur2, ``CITYPULSE_PARTITIONS``), with
+    consecutive offsets and its simulated time as the timestamp. Returns the summary."""
+    from kafka.partitioner.default import murmur2
+
+    from citypulse.producers.recording import Recorded, RecordingWriter
+
+    topics = {
+        "citypulse.dossier-events": settings.dossier_topic,
+        "citypulse.document-events": settings.document_topic,
+    }
+    source = {
+        "simulator": {
+            "seed": options.seed,
+            "events": options.events,
+            "hours": options.hours,
+            "faults": asdict(options.faults),
+            "late_share": dict(options.late_share),
+            "partitions": settings.partitions,
+        }
+    }
+    offsets: Counter[tuple[str, int]] = Counter()
+    created = SimulationConfig().start.astimezone(UTC)  # deterministic files for scenarios
+    unpaced = SimulateOptions(
+        options.events, options.hours, None, None, options.seed, options.faults
+    )
+    with RecordingWriter(
+        path,
+        source=source,
+        topics=list(topics.values()),
+        start={"mode": "simulated"},
+        created_at=created,
+    ) as writer:
+        for message in _messages(settings, unpaced):
+            topic = topics[message.topic]
+            partition = (murmur2(message.key) & 0x7FFFFFFF) % settings.partitions
+            offset = offsets[(topic, partition)]
+            offsets[(topic, partition)] += 1
+            writer.write(
+                Recorded(
+                    topic, partition, offset, int(message.at * 1000), message.key, message.value
+                )
+            )
+        summary = writer.close("end")
+    console.print(
+        f"[green]wrote {summary['records']:,} simulated records to {path} "
+        f"({path.stat().st_size / 1e6:,.1f} MB)[/green]"
+    )
+    return summary

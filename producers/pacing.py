@@ -4,24 +4,27 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator
-
-from .faults import Message
+from typing import TypeVar
 
 __all__ = ["paced"]
 
+T = TypeVar("T")
+
 
 def paced(
-    messages: Iterable[Message],
+    messages: Iterable[T],
     *,
     speed: float | None = None,
     rate: float | None = None,
+    at: Callable[[T], float] = lambda m: m.at,  # type: ignore[attr-defined]
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
-) -> Iterator[Message]:
+) -> Iterator[T]:
     """Yield ``messages`` no sooner than their due time.
 
-    ``speed``: simulated seconds per real second (``speed=60`` plays an hour in a minute);
-    ``rate``: messages per real second. Neither: as fast as possible.
+    ``speed``: simulated seconds per real second (``speed=60`` plays an hour in a minute),
+    by ``at(message)`` (a :class:`Message`'s stream time by default); ``rate``: messages per
+    real second. Neither: as fast as possible.
     """
     if speed is not None and rate is not None:
         raise ValueError("give speed or rate, not both")
@@ -35,8 +38,8 @@ def paced(
     for n, message in enumerate(messages):
         if speed is not None:
             if first_at is None:
-                first_at = message.at
-            due = started + (message.at - first_at) / speed
+                first_at = at(message)
+            due = started + (at(message) - first_at) / speed
         else:
             assert rate is not None
             due = started + n / rate

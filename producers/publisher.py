@@ -84,8 +84,26 @@ class Publisher:
         headers: list[tuple[str, bytes]] | None = None,
     ) -> None:
         """Queue ``message`` (to ``topic`` if given, e.g. a renamed topic); never blocks long."""
+        self.send_record(topic or message.topic, message.key, message.value, headers=headers)
+
+    def send_record(
+        self,
+        topic: str,
+        key: bytes | None,
+        value: bytes | None,
+        *,
+        partition: int | None = None,
+        headers: list[tuple[str, bytes]] | None = None,
+        timestamp_ms: int | None = None,
+    ) -> None:
+        """Queue one record as given (partition None: by key; timestamp None: now)."""
         future = self._producer.send(
-            topic or message.topic, key=message.key, value=message.value, headers=headers
+            topic,
+            key=key,
+            value=value,
+            headers=headers,
+            partition=partition,
+            timestamp_ms=timestamp_ms,
         )
         future.add_callback(self._delivered)
         future.add_errback(self._failed)

@@ -7,6 +7,7 @@ from .dossier import DossierRecord, apply_dossier_event
 from .engine import KpiEngine
 from .labels import OTHER, LabelGuard
 from .outcome import APPLIED, CONFLICT, DUPLICATE, LATE, Outcome
+from .partitioned import PartitionedKpis
 from .pipeline import Pipeline, PipelineStats
 from .recorder import Fact, FactRecorder
 from .report import Histogram, KpiReport, KpiSnapshot, build_report
@@ -36,6 +37,7 @@ __all__ = [
     "KpiSnapshot",
     "LabelGuard",
     "Outcome",
+    "PartitionedKpis",
     "Pipeline",
     "PipelineStats",
     "apply_document_event",

@@ -11,7 +11,14 @@ from citypulse.producers.profile import Faults, SimulationConfig
 from citypulse.producers.simulator import Simulator
 from citypulse.schemas import DecodeError, Event, decode, load_reference
 from citypulse.schemas.document import DocumentEventBase
-from citypulse.streams.kpi import AgencyBook, FactRecorder, KpiConfig, KpiEngine, build_report
+from citypulse.streams.kpi import (
+    AgencyBook,
+    FactRecorder,
+    KpiConfig,
+    KpiEngine,
+    PartitionedKpis,
+    build_report,
+)
 from citypulse.tests.support.compare import first_difference, normalised, oracle_for
 
 REF = load_reference()
@@ -62,3 +69,24 @@ def test_an_engine_that_records_facts_has_no_report_of_its_own() -> None:
 def test_an_unknown_fact_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown fact"):
         AgencyBook(CONFIG, KpiEngine(CONFIG).days).apply_fact(["drop_tables", ["TTH", "STP"]])
+
+
+def test_partitioned_kpis_compute_what_the_worker_computes() -> None:
+    # the same split, packaged for `citypulse verify`: equal to the oracle per partition
+    faults = Faults(duplicate=0.02, disorder=0.05, late=0.01, malformed=0.01)
+    messages = Simulator(REF, SimulationConfig(seed=6, faults=faults)).take(20_000)
+    kpis = PartitionedKpis(CONFIG)
+    events = []
+    streams: dict[int, str] = {}
+    for m in messages:
+        partition = zlib.crc32(m.key) % PARTITIONS
+        kpis.feed(m.topic, partition, m.value)
+        if not isinstance(e := decode(m.topic, m.value), DecodeError):
+            events.append(e)
+            streams[id(e)] = f"{m.topic}:{partition}"
+    got = normalised(kpis.report().to_dict())
+    expected = oracle_for(events, CONFIG, stream_of=lambda e: streams[id(e)])
+    assert first_difference(got, expected) is None, first_difference(got, expected)
+    assert sum(kpis.stats().invalid.values()) == sum(
+        m.fault in ("invalid_json", "invalid_schema", "unknown_event_type") for m in messages
+    )
