@@ -195,7 +195,7 @@ class RecordingWriter:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._raw = path.open("wb")
         # mtime=0: the same records give the same bytes (checked-in scenarios regenerate exactly)
-        self._gzip = gzip.GzipFile(fileobj=self._raw, mode="wb", mtime=0)
+        self._gzip = gzip.GzipFile(filename="", fileobj=self._raw, mode="wb", mtime=0)
         created = (created_at or datetime.now(UTC)).isoformat()
         self._line(
             {
@@ -259,6 +259,8 @@ def _lines(stream: gzip.GzipFile) -> Iterator[tuple[int, bytes]]:
     while True:
         try:
             line = stream.readline()
+        except gzip.BadGzipFile:
+            raise
         except (EOFError, OSError, zlib.error) as exc:
             raise _Truncated(number + 1, str(exc) or type(exc).__name__) from exc
         if not line:
