@@ -44,8 +44,11 @@ def run(argv: list[str], env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -
     return code, console.export_text()
 
 
-def by_partition(path: Path, strip: str = "") -> dict[tuple[str, int], list[tuple[object, ...]]]:
-    out: dict[tuple[str, int], list[tuple[object, ...]]] = {}
+Row = tuple[bytes | None, bytes | None, tuple[tuple[str, bytes], ...], int | None]
+
+
+def by_partition(path: Path, strip: str = "") -> dict[tuple[str, int], list[Row]]:
+    out: dict[tuple[str, int], list[Row]] = {}
     for r in read_recording(path):
         out.setdefault((r.topic.removeprefix(strip), r.partition), []).append(
             (r.key, r.value, r.headers, r.timestamp)
