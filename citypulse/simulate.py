@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import itertools
-from collections import Counter
 from collections.abc import Iterator, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, timedelta
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from citypulse.producers.pacing import paced
 from citypulse.producers.profile import Faults, SimulationConfig
 from citypulse.producers.publisher import DeliveryReport, Publisher
 from citypulse.producers.simulator import Simulator
+from citypulse.schemas import DOCUMENT_TOPIC, DOSSIER_TOPIC
 
 from . import bootstrap
 from .settings import Settings
@@ -95,14 +95,8 @@ def simulate_to_file(
     """Write the simulated stream as a recording (no broker): each message in the partition
     Kafka's default partitioner would give its key (murmur2, ``CITYPULSE_PARTITIONS``), with
     consecutive offsets and its simulated time as the timestamp. Returns the summary."""
-    from kafka.partitioner.default import murmur2
+    from citypulse.producers.recording import write_messages
 
-    from citypulse.producers.recording import Recorded, RecordingWriter
-
-    topics = {
-        "citypulse.dossier-events": settings.dossier_topic,
-        "citypulse.document-events": settings.document_topic,
-    }
     source = {
         "simulator": {
             "seed": options.seed,
@@ -113,29 +107,14 @@ def simulate_to_file(
             "partitions": settings.partitions,
         }
     }
-    offsets: Counter[tuple[str, int]] = Counter()
-    created = SimulationConfig().start.astimezone(UTC)  # deterministic files for scenarios
-    unpaced = SimulateOptions(
-        options.events, options.hours, None, None, options.seed, options.faults
-    )
-    with RecordingWriter(
+    summary = write_messages(
         path,
+        _messages(settings, replace(options, rate=None, speed=None)),
+        topics={DOSSIER_TOPIC: settings.dossier_topic, DOCUMENT_TOPIC: settings.document_topic},
+        partitions=settings.partitions,
         source=source,
-        topics=list(topics.values()),
-        start={"mode": "simulated"},
-        created_at=created,
-    ) as writer:
-        for message in _messages(settings, unpaced):
-            topic = topics[message.topic]
-            partition = (murmur2(message.key) & 0x7FFFFFFF) % settings.partitions
-            offset = offsets[(topic, partition)]
-            offsets[(topic, partition)] += 1
-            writer.write(
-                Recorded(
-                    topic, partition, offset, int(message.at * 1000), message.key, message.value
-                )
-            )
-        summary = writer.close("end")
+        created_at=SimulationConfig().start.astimezone(UTC),  # the same file for the same input
+    )
     console.print(
         f"[green]wrote {summary['records']:,} simulated records to {path} "
         f"({path.stat().st_size / 1e6:,.1f} MB)[/green]"

@@ -26,7 +26,7 @@ import gzip
 import json
 import zlib
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,6 +42,7 @@ __all__ = [
     "event_time",
     "read_recording",
     "scan_recording",
+    "write_messages",
 ]
 
 FORMAT_VERSION = 1
@@ -349,3 +350,35 @@ def scan_recording(path: Path, *, salvage: bool = False) -> RecordingInfo:
     for _ in read_recording(path, salvage=salvage, info=info):
         pass
     return info
+
+
+def write_messages(
+    path: Path,
+    messages: Iterable[Any],
+    *,
+    topics: Mapping[str, str],
+    partitions: int,
+    source: Mapping[str, Any],
+    created_at: datetime,
+) -> dict[str, Any]:
+    """Write producer messages (``topic``, ``key``, ``value``, ``at``: e.g. the simulator's) as a
+    recording, without a broker: each in the partition Kafka's default partitioner gives its
+    key (murmur2), with consecutive offsets per partition and ``at`` as the timestamp.
+    ``topics`` maps a message's topic to the recorded name. Returns the summary."""
+    from kafka.partitioner.default import murmur2
+
+    offsets: Counter[tuple[str, int]] = Counter()
+    with RecordingWriter(
+        path,
+        source=source,
+        topics=list(dict.fromkeys(topics.values())),
+        start={"mode": "written"},
+        created_at=created_at,
+    ) as writer:
+        for m in messages:
+            topic = topics[m.topic]
+            partition = (murmur2(m.key) & 0x7FFFFFFF) % partitions
+            offset = offsets[(topic, partition)]
+            offsets[(topic, partition)] += 1
+            writer.write(Recorded(topic, partition, offset, int(m.at * 1000), m.key, m.value))
+        return writer.close("end")
