@@ -2,10 +2,10 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-PKGDIRS := citypulse schemas producers streams dashboards tests benchmarks
+PKGDIRS := citypulse schemas producers streams dashboards tests benchmarks scenarios
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev demo lint typecheck test bench bench-worker ci clean
+.PHONY: help install install-dev demo lint typecheck test bench bench-worker bench-recording scenarios ci clean
 
 help:  ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -32,7 +32,7 @@ demo: install  ## install, then run the demo
 
 typecheck: .typecheck  ## mypy (strict) on the package
 	MYPYPATH=.typecheck $(BIN)/mypy -p citypulse
-	MYPYPATH=.typecheck $(BIN)/mypy benchmarks
+	MYPYPATH=.typecheck $(BIN)/mypy benchmarks scenarios
 
 lint:  ## ruff (lint + format check) and mypy
 	$(BIN)/ruff check $(PKGDIRS)
@@ -48,6 +48,12 @@ bench: install  ## run the benchmarks (figures printed, nothing asserted)
 
 bench-worker: install  ## the worker on the embedded broker vs bare Faust and raw aiokafka; latency
 	$(BIN)/python benchmarks/bench_worker.py
+
+bench-recording: install  ## record and replay of 100k events vs raw kafka-python consumer/producer
+	$(BIN)/python benchmarks/bench_recording.py
+
+scenarios: install  ## regenerate the scenario recordings (scenarios/*.jsonl.gz)
+	$(BIN)/python scenarios/generate.py
 
 ci:  ## what CI runs on a clean clone
 	bash .ci/run
