@@ -16,7 +16,13 @@ from pathlib import Path
 import pytest
 from citypulse.producers.profile import Faults, SimulationConfig
 from citypulse.producers.publisher import Publisher
-from citypulse.producers.recording import Recorded, RecordingWriter, read_recording, scan_recording
+from citypulse.producers.recording import (
+    Recorded,
+    RecordingWriter,
+    event_time,
+    read_recording,
+    scan_recording,
+)
 from citypulse.producers.simulator import Simulator
 from citypulse.schemas import DOCUMENT_TOPIC, DOSSIER_TOPIC, load_reference
 from citypulse.tests.support.scrape import kpi_samples
@@ -210,3 +216,53 @@ def test_a_damaged_recording_is_refused_by_line_and_nothing_is_sent(
         assert f"{topic_prefix}t" not in admin.list_topics()  # not even created
     finally:
         admin.close()
+
+
+def test_record_from_an_event_time_from_offsets_or_for_n_records(
+    broker: EmbeddedBroker, topic_prefix: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    topic = f"{topic_prefix}{DOSSIER_TOPIC}"
+    ensure_topics([broker.bootstrap], [topic], PARTITIONS)
+    publisher = Publisher([broker.bootstrap])
+    messages = [m for m in Simulator(REF, SimulationConfig(seed=4)).take(6000)
+                if m.topic == DOSSIER_TOPIC]  # fmt: skip
+    for m in messages:
+        publisher.send(m, topic=topic)
+    assert publisher.close().ok
+    env = {"CITYPULSE_BROKER": broker.url}
+    everything = tmp_path / "all.jsonl.gz"
+    assert run(["record", "--topic", topic, "--out", str(everything)], env, monkeypatch)[0] == 0
+    rows: dict[int, list[Recorded]] = {}
+    for r in read_recording(everything):
+        rows.setdefault(r.partition, []).append(r)
+
+    # from a point in time: each partition from its first event at or after it
+    middle = event_time(messages[len(messages) // 2].value) or 0.0
+    since = datetime.fromtimestamp(int(middle), UTC)
+    later = tmp_path / "since.jsonl.gz"
+    code, out = run(["record", "--topic", topic, "--since", since.isoformat(), "--out",
+                     str(later)], env, monkeypatch)  # fmt: skip
+    assert code == 0, out
+    got: dict[int, list[Recorded]] = {}
+    for r in read_recording(later):
+        got.setdefault(r.partition, []).append(r)
+    for partition, recorded in rows.items():
+        first = next(
+            i for i, r in enumerate(recorded) if (event_time(r.value) or 0) >= since.timestamp()
+        )
+        assert got[partition] == recorded[first:], partition
+    assert scan_recording(later).header["start"] == {
+        "mode": "event_time",
+        "since": since.isoformat(),
+    }
+
+    # from offsets, and at most N records
+    part = tmp_path / "part.jsonl.gz"
+    code, out = run(["record", "--topic", topic, "--from-offset", f"{topic}:1:100",
+                     "--max-records", "50", "--out", str(part)], env, monkeypatch)  # fmt: skip
+    assert code == 0, out
+    info = scan_recording(part)
+    assert info.records == 50
+    assert info.summary is not None
+    assert info.summary["ended"] == "max_records"
+    assert all(r.offset >= 100 for r in read_recording(part) if r.partition == 1)
