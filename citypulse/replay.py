@@ -80,14 +80,17 @@ def plan_replay(
     kept = 0
     partitions: dict[str, int] = {}
     first_event: float | None = None
+    timed = options.rebase_time is not None or options.speed is not None
     for r in read_recording(options.path, salvage=options.salvage, info=info):
         if not options.selection.keeps(r.value):
             continue
         kept += 1
-        partitions[r.topic] = max(partitions.get(r.topic, 0), r.partition + 1)
-        t = event_time(r.value)
-        if t is not None and (first_event is None or t < first_event):
-            first_event = t
+        if r.partition >= partitions.get(r.topic, 0):
+            partitions[r.topic] = r.partition + 1
+        if timed:
+            t = event_time(r.value)
+            if t is not None and (first_event is None or t < first_event):
+                first_event = t
     shift = 0.0
     if options.rebase_time is not None and first_event is not None:
         shift = rebase_shift(options.rebase_time, first_event, now)
@@ -145,11 +148,10 @@ def replay(
     _check_topics(settings, plan, options.topic_prefix)
     publisher = Publisher(settings.bootstrap_servers, settings.kafka_client_options())
     start = (plan.first_event or 0.0) + plan.shift
-    records = paced(
-        _timed(replayed(options, plan), start),
-        speed=options.speed,
-        rate=options.rate,
-        at=lambda timed: timed.at,
+    records: Iterator[_Timed] = (
+        paced(_timed(replayed(options, plan), start), speed=options.speed, at=lambda t: t.at)
+        if options.speed is not None  # by event time: the stream time of every record
+        else paced((_Timed(r, 0.0) for r in replayed(options, plan)), rate=options.rate)
     )
     columns = (
         TextColumn("[bold]replay"),

@@ -133,6 +133,13 @@ def test_not_gzip_at_all(tmp_path: Path) -> None:
 def test_selection_by_time_type_and_agency() -> None:
     t = event_time(EVENT)
     assert t == datetime(2026, 3, 2, 1, tzinfo=UTC).timestamp()
+    assert event_time(b'{"occurred_at": "2026-03-02T08:00:00+07:00"}') == t  # not compact
+    assert (
+        event_time(b'{"x":"\\"occurred_at\\":\\"no\\"","occurred_at":"2026-03-02T08:00:00+07:00"}')
+        == t
+    )
+    assert event_time(b'{"occurred_at":"yesterday"}') is None
+    assert event_time(b"{broken") is None
     assert Selection().keeps(b"not json")  # no filter: everything, malformed included
     assert not Selection(types=frozenset({"dossier.submitted"})).keeps(EVENT)
     assert Selection(types=frozenset({"dossier.accepted"})).keeps(EVENT)
