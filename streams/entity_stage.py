@@ -253,7 +253,16 @@ class EntityStage:
             )
             assert record is not None
             if row is None or row.record is not record:
-                row = part.rows[entity_id] = EntityRow(message.partition, record)
+                # a new record, or one re-created after its release earlier in this batch:
+                # keep the facts of the released one's events that no checkpoint covers yet,
+                # so that a replay of this batch re-sends them instead of recomputing them
+                # against the re-created record (the row is durable before those facts are)
+                carried = (
+                    {}
+                    if row is None
+                    else {e: f for e, f in row.facts.items() if f[0] > part.checkpoint}
+                )
+                row = part.rows[entity_id] = EntityRow(message.partition, record, carried)
             row.facts[event.event_id] = [message.offset, facts]
             part.released.discard(entity_id)
             dirty[message.partition].add(entity_id)

@@ -9,6 +9,7 @@ workers' logs. (6 attempts in a row passed on 2026-11-22 while the test itself f
 about half of its runs that day: the loss depends on timing this harness does not force.)
 """
 
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -72,25 +73,27 @@ def attempt(broker, n):
     diff = differences(got or {}, expected)
     print("\n".join(diff[:40]))
     app = env["CITYPULSE_APP_ID"]
-    # dump topics for analysis
+    # dump every topic of this run, with the end offsets the broker reports (BROKER-NOTES #1)
+    from kafka import KafkaAdminClient
+
+    admin = KafkaAdminClient(bootstrap_servers=[broker.bootstrap])
+    names = [t for t in admin.list_topics() if t.startswith(app)]
+    admin.close()
     dump = {}
-    for name in [
-        f"{app}.agency-facts",
-        f"{app}-entities-dossiers-changelog",
-        f"{app}-entities-documents-changelog",
-        f"{app}-agencies-changelog",
-    ]:
-        try:
-            dump[name] = read_all(broker.bootstrap, name)
-            print(name, len(dump[name]))
-        except Exception as e:
-            print("cannot read", name, e)
+    ends = {}
+    for name in names:
+        dump[name] = read_all(broker.bootstrap, name)
+        c = KafkaConsumer(bootstrap_servers=[broker.bootstrap])
+        tps = [TopicPartition(name, p) for p in c.partitions_for_topic(name) or ()]
+        ends[name] = {tp.partition: o for tp, o in c.end_offsets(tps).items()}
+        c.close()
+        print(name, len(dump[name]), "reported end offsets", ends[name])
     import pickle
 
     with open(tmp / "dump.pkl", "wb") as f:
         pickle.dump(
             {
-                "dump": dump,
+                "dump": dump, "ends": ends,
                 "records": setup.records,
                 "diff": diff,
                 "expected": expected,
@@ -107,6 +110,6 @@ def attempt(broker, n):
 
 
 with EmbeddedBroker() as broker:
-    for n in range(6):
+    for n in range(int(sys.argv[1]) if len(sys.argv) > 1 else 6):
         if attempt(broker, n):
             break
