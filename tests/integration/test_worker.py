@@ -71,13 +71,6 @@ def wait_for_progress(worker: WorkerProcess, at_least: int, timeout: float = 120
         time.sleep(0.2)
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="KNOWN BUG (issue 3, open): a residual loss after a SIGKILL (5 of 12 runs on "
-    "2026-11-22: one submission, or one resolution for a few agencies, missing); the crash "
-    "simulation in tests/unit/test_crash_recovery.py does not reproduce it, "
-    "tools/diagnose_kill.py dumps a losing run. Kept running so it stays visible.",
-)
 def test_a_worker_killed_mid_stream_resumes_without_double_counting(
     broker: EmbeddedBroker, setup: Setup
 ) -> None:
