@@ -31,9 +31,6 @@ __all__ = ["Worker", "WorkerConfig", "create_worker"]
 
 log = logging.getLogger(__name__)
 
-#: a message a stage wants sent: topic, key, value, partition (None: by key), headers
-Outgoing = tuple[str, bytes | None, bytes | None, int | None, list[tuple[str, bytes]] | None]
-
 
 @dataclass(frozen=True)
 class WorkerConfig:
@@ -99,6 +96,7 @@ def create_worker(
         "key_serializer": "raw",
         "value_serializer": "raw",
     }
+    dead_letter = app.topic(config.dead_letter_topic, **raw)
     facts = app.topic(config.facts_topic, partitions=config.partitions, internal=True, **raw)
 
     def table(name: str) -> Any:
@@ -107,65 +105,65 @@ def create_worker(
             name, default=None, partitions=config.partitions, key_type=bytes, value_type=bytes
         )
 
-    def outputs(outbox: list[Outgoing], t: Any) -> Outputs:
-        """Outputs of one stage: each send is queued in ``outbox``; :func:`delivered` hands
-        them to the producer in order and waits until the broker acknowledged all of them.
-        Table rows go straight to the table's changelog topic (with the memory store, Faust
-        recovers a table by reading its changelog from the start, so nothing else is kept)."""
-        changelog = t.changelog_topic.get_topic_name()
+    def outputs(in_flight: list[Any], t: Any) -> Outputs:
+        """Producer-backed outputs of one stage; every send's delivery future goes to
+        ``in_flight``, and the stage awaits them all before its input is acknowledged."""
 
         def write_row(partition: int, key: bytes, value: bytes | None) -> None:
-            outbox.append((changelog, key, value, partition, None))
+            in_flight.append(
+                t.send_changelog(
+                    partition, key, value, key_serializer="raw", value_serializer="raw"
+                )
+            )
 
         def send_facts(agency: str, value: bytes) -> None:
-            outbox.append((config.facts_topic, agency.encode(), value, None, None))
+            in_flight.append(facts.send_soon(key=agency.encode(), value=value))
 
         def send_watermark(value: bytes) -> None:
-            outbox.extend(
-                (config.facts_topic, None, value, partition, None)
+            in_flight.extend(
+                facts.send_soon(key=None, value=value, partition=partition)
                 for partition in range(config.partitions)
             )
 
         def send_dead_letter(
             key: bytes | None, value: bytes, headers: list[tuple[str, bytes]]
         ) -> None:
-            outbox.append((config.dead_letter_topic, key, value, None, headers))
+            in_flight.append(dead_letter.send_soon(key=key, value=value, headers=headers))
 
         return Outputs(write_row, send_facts, send_watermark, send_dead_letter)
 
-    async def delivered(outbox: list[Outgoing]) -> None:
-        """Send what a stage queued, in order, and wait until the broker acknowledged it all;
-        only then is the stage's input batch acknowledged.
+    async def delivered(in_flight: list[Any]) -> None:
+        """Wait until every message sent so far by this stage is acknowledged by the broker.
 
-        Straight to the producer rather than Faust's ``send_soon``: that buffer is drained one
-        message at a time, stalls every stream while it holds more than 100 messages, and its
-        flush before a commit gives up after 0.1 s without progress
-        (faust/transport/producer.py, flush_atmost), so offsets could be committed for output
-        not yet sent, which a crash then loses.
+        Faust flushes its producer before committing offsets, but its buffer flush gives up
+        after 0.1 s without progress (faust/transport/producer.py, flush_atmost), so under
+        load offsets can be committed for output still in the buffer; a crash then loses it.
+        Waiting here, before the batch is acknowledged, makes every commit cover only output
+        the broker has.
         """
-        producer = app.producer
-        pending = []
-        for topic, key, value, partition, headers in outbox:
-            pending.append(await producer.send(topic, key, value, partition, None, headers))
-        outbox.clear()
-        await asyncio.gather(*pending)
+        while in_flight:
+            pending = list(in_flight)
+            in_flight.clear()
+            await asyncio.gather(*pending)
 
     agency_table = table("agencies")
-    agency_outbox: list[Outgoing] = []
+    agency_in_flight: list[Any] = []
     agency_stage = AgencyStage(
-        kpi, agency_table.data, outputs(agency_outbox, agency_table).write_row
+        kpi, agency_table.data, outputs(agency_in_flight, agency_table).write_row
     )
     stages: dict[str, EntityStage] = {}
-    outboxes: dict[str, list[Outgoing]] = {}
+    in_flight: dict[str, list[Any]] = {}
     for name, contract in (
         (config.dossier_topic, DOSSIER_TOPIC),
         (config.document_topic, DOCUMENT_TOPIC),
     ):
         t = table(f"entities-{contract.split('.')[1].removesuffix('-events')}")
-        outboxes[name] = []
-        stages[name] = EntityStage(name, contract, kpi, t.data, outputs(outboxes[name], t), metrics)
+        in_flight[name] = []
+        stages[name] = EntityStage(
+            name, contract, kpi, t.data, outputs(in_flight[name], t), metrics
+        )
 
-    def entity_agent(stage: EntityStage, sent: list[Outgoing]) -> Callable[[Any], Any]:
+    def entity_agent(stage: EntityStage, sent: list[Any]) -> Callable[[Any], Any]:
         async def agent(stream: Any) -> None:
             async for events in stream.take_events(config.batch_size, within=config.batch_within):
                 stage.process(
@@ -180,14 +178,14 @@ def create_worker(
 
     for name, stage in stages.items():
         app.agent(app.topic(name, **raw), name=f"citypulse.entities.{name}")(
-            entity_agent(stage, outboxes[name])
+            entity_agent(stage, in_flight[name])
         )
 
     async def agencies(stream: Any) -> None:
         async for events in stream.take_events(config.batch_size, within=config.batch_within):
             for event in events:
                 agency_stage.process(event.message.partition, event.key, event.value)
-            await delivered(agency_outbox)
+            await delivered(agency_in_flight)
 
     app.agent(facts, name="citypulse.agencies")(agencies)
     worker = Worker(app, registry, stages, agency_stage)
