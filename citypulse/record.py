@@ -25,6 +25,7 @@ from rich.progress import Progress, TextColumn, TimeElapsedColumn
 
 from citypulse.producers.recording import Recorded, RecordingWriter, event_time
 
+from .interrupts import deferred_interrupts
 from .settings import Settings
 
 __all__ = ["RecordOptions", "RecordResult", "record"]
@@ -95,12 +96,12 @@ def _record(
     since = None if options.since is None else options.since.timestamp()
     if options.since is not None:
         start = {"mode": "event_time", "since": options.since.isoformat()}
-    started_before = dict.fromkeys(tps, since is None)  # reached the start point yet?
+    reached_start = dict.fromkeys(tps, since is None)  # by event time: seen a record >= since
     highwater_seen: set[TopicPartition] = set()
     done = {tp for tp in tps if consumer.position(tp) >= end[tp] and end[tp] == first[tp]}
     source = {"bootstrap": settings.bootstrap_servers, "broker": settings.broker}
     writer = RecordingWriter(options.out, source=source, topics=options.topics, start=start)
-    ended = "end_offsets"
+    ended: str | None = None
     last_arrival = time.monotonic()
     columns = (
         TextColumn("[bold]record"),
@@ -109,64 +110,66 @@ def _record(
         TextColumn("{task.fields[rate]}"),
         TimeElapsedColumn(),
     )
-    with Progress(*columns, console=console) as progress:
+    full = options.max_records or float("inf")
+    with Progress(*columns, console=console) as progress, deferred_interrupts() as interrupted:
         task = progress.add_task("record", total=None, size="", rate="")
-        try:
-            while len(done) < len(tps):
-                batch = consumer.poll(timeout_ms=500)
-                for tp in tps:
-                    if tp not in highwater_seen and consumer.highwater(tp) is not None:
-                        highwater_seen.add(tp)  # the partition's true end (BROKER-NOTES #1)
-                        end[tp] = max(end[tp], consumer.highwater(tp))
-                    seen_end = tp in highwater_seen and consumer.position(tp) >= end[tp]
-                    if tp not in done and seen_end:
+        while ended is None:
+            if len(done) == len(tps):
+                ended = "end_offsets"
+                break
+            batch = consumer.poll(timeout_ms=500)
+            for tp in tps:
+                if tp not in highwater_seen and consumer.highwater(tp) is not None:
+                    highwater_seen.add(tp)  # the partition's true end (BROKER-NOTES #1)
+                    end[tp] = max(end[tp], consumer.highwater(tp))
+                seen_end = tp in highwater_seen and consumer.position(tp) >= end[tp]
+                if tp not in done and seen_end:
+                    done.add(tp)
+                    consumer.pause(tp)
+            if batch:
+                last_arrival = time.monotonic()
+            for tp, records in batch.items():
+                for r in records:
+                    if interrupted or writer.tally.records >= full:
+                        break  # between two records: the file stays consistent
+                    if r.offset >= end[tp]:
                         done.add(tp)
                         consumer.pause(tp)
-                if batch:
-                    last_arrival = time.monotonic()
-                for tp, records in batch.items():
-                    for r in records:
-                        if r.offset >= end[tp]:
-                            done.add(tp)
-                            consumer.pause(tp)
-                            break
-                        if not started_before[tp]:
-                            t = event_time(r.value)
-                            if t is None or since is None or t < since:
-                                continue
-                            started_before[tp] = True
-                        writer.write(
-                            Recorded(
-                                r.topic,
-                                r.partition,
-                                r.offset,
-                                r.timestamp,
-                                r.key,
-                                r.value,
-                                tuple((k, v or b"") for k, v in r.headers or ()),
-                            )
+                        break
+                    if not reached_start[tp]:
+                        t = event_time(r.value)
+                        if t is None or since is None or t < since:
+                            continue
+                        reached_start[tp] = True
+                    writer.write(
+                        Recorded(
+                            r.topic,
+                            r.partition,
+                            r.offset,
+                            r.timestamp,
+                            r.key,
+                            r.value,
+                            tuple((k, v or b"") for k, v in r.headers or ()),
                         )
-                        if options.max_records and writer.tally.records >= options.max_records:
-                            raise _Enough
-                count = writer.tally.records
-                elapsed = progress.tasks[0].elapsed or 1e-9
-                progress.update(
-                    task,
-                    completed=count,
-                    size=f"{writer.bytes_written / 1e6:,.1f} MB",
-                    rate=f"{count / elapsed:,.0f} rec/s",
-                )
-                if time.monotonic() - last_arrival > options.idle_timeout:
-                    ended = "idle"
-                    console.print(
-                        f"[yellow]nothing arrived for {options.idle_timeout:g} s before the "
-                        "end offsets: stopping[/yellow]"
                     )
-                    break
-        except _Enough:
-            ended = "max_records"
-        except KeyboardInterrupt:
-            ended = "interrupted"
+            count = writer.tally.records
+            elapsed = progress.tasks[0].elapsed or 1e-9
+            progress.update(
+                task,
+                completed=count,
+                size=f"{writer.bytes_written / 1e6:,.1f} MB",
+                rate=f"{count / elapsed:,.0f} rec/s",
+            )
+            if interrupted:
+                ended = "interrupted"
+            elif count >= full:
+                ended = "max_records"
+            elif time.monotonic() - last_arrival > options.idle_timeout:
+                ended = "idle"
+                console.print(
+                    f"[yellow]nothing arrived for {options.idle_timeout:g} s before the "
+                    "end offsets: stopping[/yellow]"
+                )
         summary = writer.close(ended)
         progress.update(task, completed=writer.tally.records)
     console.print(
@@ -174,7 +177,3 @@ def _record(
         f"({options.out.stat().st_size / 1e6:,.1f} MB; stopped: {ended})[/green]"
     )
     return RecordResult(summary["records"], ended, summary)
-
-
-class _Enough(Exception):
-    pass

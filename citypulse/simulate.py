@@ -19,6 +19,7 @@ from citypulse.producers.simulator import Simulator
 from citypulse.schemas import DOCUMENT_TOPIC, DOSSIER_TOPIC
 
 from . import bootstrap
+from .interrupts import deferred_interrupts
 from .settings import Settings
 
 __all__ = ["SimulateOptions", "simulate_to_file", "simulate_to_kafka"]
@@ -107,14 +108,16 @@ def simulate_to_file(
             "partitions": settings.partitions,
         }
     }
-    summary = write_messages(
-        path,
-        _messages(settings, replace(options, rate=None, speed=None)),
-        topics={DOSSIER_TOPIC: settings.dossier_topic, DOCUMENT_TOPIC: settings.document_topic},
-        partitions=settings.partitions,
-        source=source,
-        created_at=SimulationConfig().start.astimezone(UTC),  # the same file for the same input
-    )
+    with deferred_interrupts() as interrupted:
+        summary = write_messages(
+            path,
+            _messages(settings, replace(options, rate=None, speed=None)),
+            topics={DOSSIER_TOPIC: settings.dossier_topic, DOCUMENT_TOPIC: settings.document_topic},
+            partitions=settings.partitions,
+            source=source,
+            created_at=SimulationConfig().start.astimezone(UTC),  # same input, same file
+            stop=lambda: bool(interrupted),
+        )
     console.print(
         f"[green]wrote {summary['records']:,} simulated records to {path} "
         f"({path.stat().st_size / 1e6:,.1f} MB)[/green]"

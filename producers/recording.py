@@ -26,7 +26,7 @@ import gzip
 import json
 import zlib
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -335,7 +335,8 @@ def read_recording(
                 except (KeyError, ValueError, TypeError) as exc:
                     raise RecordingError(path, number, records, f"bad record: {exc}") from exc
                 records += 1
-                tally.add(record)
+                if info is not None:  # the event-time range costs a parse per record
+                    tally.add(record)
                 yield record
     except _Truncated as cut:
         if not salvage:
@@ -374,11 +375,13 @@ def write_messages(
     partitions: int,
     source: Mapping[str, Any],
     created_at: datetime,
+    stop: Callable[[], bool] = lambda: False,
 ) -> dict[str, Any]:
     """Write producer messages (``topic``, ``key``, ``value``, ``at``: e.g. the simulator's) as a
     recording, without a broker: each in the partition Kafka's default partitioner gives its
     key (murmur2), with consecutive offsets per partition and ``at`` as the timestamp.
-    ``topics`` maps a message's topic to the recorded name. Returns the summary."""
+    ``topics`` maps a message's topic to the recorded name; ``stop()`` true ends the file
+    between two records (Ctrl-C). Returns the summary."""
     from kafka.partitioner.default import murmur2
 
     offsets: Counter[tuple[str, int]] = Counter()
@@ -390,6 +393,8 @@ def write_messages(
         created_at=created_at,
     ) as writer:
         for m in messages:
+            if stop():
+                return writer.close("interrupted")
             topic = topics[m.topic]
             partition = (murmur2(m.key) & 0x7FFFFFFF) % partitions
             offset = offsets[(topic, partition)]
