@@ -190,7 +190,7 @@ def create_worker(
     app.agent(facts, name="citypulse.agencies")(agencies)
     worker = Worker(app, registry, stages, agency_stage)
     registry.register(KpiCollector(worker.report))
-    lag = ConsumerLag(stages)
+    lag = ConsumerLag(stages.keys())
     registry.register(lag)
 
     async def publish_report() -> None:
