@@ -137,7 +137,6 @@ def start_worker(url: str, port: int, log: Path) -> subprocess.Popen[bytes]:
         "CITYPULSE_DEAD_LETTER_TOPIC": "bench.dead-letter",
         "CITYPULSE_APP_ID": "bench-worker",
         "CITYPULSE_PARTITIONS": str(PARTITIONS),
-        "CITYPULSE_TANSU_WORKAROUNDS": "1",
         "CITYPULSE_LOG_LEVEL": "WARNING",
         "CITYPULSE_HTTP_PORT": str(port),
     }

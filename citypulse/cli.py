@@ -393,7 +393,7 @@ def _run_broker(port: int, console: Console) -> int:
 
     with EmbeddedBroker(port=port) as broker:
         console.print(f"embedded broker at {broker.url} (memory storage; log {broker.log_path})")
-        console.print(f"  export CITYPULSE_BROKER={broker.url} CITYPULSE_TANSU_WORKAROUNDS=1")
+        console.print(f"  export CITYPULSE_BROKER={broker.url}")
         try:
             while True:
                 time.sleep(3600)

@@ -101,14 +101,13 @@ def run_demo(settings: Settings, options: LiveDemoOptions, console: Console) -> 
     try:
         if settings.broker is None:
             broker = EmbeddedBroker(log_dir=logs).start()
-            settings = settings.model_copy(update={"broker": broker.url, "tansu_workarounds": True})
+            settings = settings.model_copy(update={"broker": broker.url})
             console.print(f"embedded broker at {broker.url} (memory storage)")
         bootstrap.create_topics(settings)
         env = {
             **os.environ,
             "CITYPULSE_BROKER": settings.broker or "",
             "CITYPULSE_HTTP_PORT": str(settings.http_port),
-            "CITYPULSE_TANSU_WORKAROUNDS": "1" if settings.tansu_workarounds else "0",
             "CITYPULSE_LOG_LEVEL": "WARNING",
         }
         with (logs / "worker.log").open("wb") as log:

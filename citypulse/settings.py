@@ -74,11 +74,6 @@ class Settings(BaseSettings):
         timedelta(seconds=1),
         description="How often the worker commits input offsets (what a crash re-delivers).",
     )
-    tansu_workarounds: bool = Field(
-        False,
-        description="The broker is the embedded Tansu: one record per producer batch so "
-        "that table recovery sees every changelog record (BROKER-NOTES #1).",
-    )
     http_port: int = Field(9108, ge=0, le=65535, description="Worker HTTP port for /metrics.")
 
     reference_file: Path | None = Field(

@@ -33,7 +33,6 @@ def run_worker(settings: Settings) -> None:
         replication_factor=settings.replication_factor,
         app_id=settings.app_id,
         facts_topic=f"{settings.app_id}.agency-facts",
-        embedded_broker=settings.tansu_workarounds,
         commit_interval=settings.commit_interval.total_seconds(),
         credentials=bootstrap.faust_credentials(settings),
         data_dir=settings.data_dir,

@@ -3,26 +3,28 @@
 Built by :func:`create_worker` from explicit parts (no module globals), so that tests and
 the CLI compose it the same way. Messages are consumed as raw bytes and validated by the
 schemas (a faust.Record would crash the agent on bad input); every table row is written
-with an explicit changelog partition, once per batch.
+with an explicit changelog partition, once per batch, and a stage's output goes out as one
+record batch per partition (batches.py), not as one Faust message per record.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import faust
+from aiokafka import AIOKafkaProducer
 from citypulse.schemas import DOCUMENT_TOPIC, DOSSIER_TOPIC
 from citypulse.streams.kpi import KpiConfig, KpiReport
 from faust.types import TP
 from prometheus_client import CollectorRegistry
 
 from .agency_stage import AgencyStage
+from .batches import RecordBatches
 from .entity_stage import EntityStage, InputMessage, Outputs
 from .lag import ConsumerLag
 from .metrics import KpiCollector, pipeline_metrics
@@ -44,9 +46,10 @@ class WorkerConfig:
     app_id: str = "citypulse"
     batch_size: int = 1000
     batch_within: float = 0.1
+    #: bytes per record batch the worker sends (Kafka's default message.max.bytes is ~1 MiB)
+    max_batch_bytes: int = 512 * 1024
     session_timeout: float = 10.0
     commit_interval: float = 1.0
-    embedded_broker: bool = False  # work around Tansu's LATEST offsets (BROKER-NOTES #1)
     credentials: Any = None  # faust.SASLCredentials / SSLCredentials
     data_dir: Path = field(default_factory=lambda: Path(tempfile.gettempdir()) / "citypulse")
     faust_options: Mapping[str, Any] = field(default_factory=dict)
@@ -82,9 +85,8 @@ def create_worker(
         "web_enabled": False,
         "topic_allow_declare": True,
         "datadir": config.data_dir / f"{config.app_id}-data",
+        "producer_max_batch_size": config.max_batch_bytes,
     }
-    if config.embedded_broker:
-        options["producer_max_batch_size"] = 16  # one record per batch (BROKER-NOTES #1)
     if config.credentials is not None:
         options["broker_credentials"] = config.credentials
     options.update(config.faust_options)
@@ -96,7 +98,6 @@ def create_worker(
         "key_serializer": "raw",
         "value_serializer": "raw",
     }
-    dead_letter = app.topic(config.dead_letter_topic, **raw)
     facts = app.topic(config.facts_topic, partitions=config.partitions, internal=True, **raw)
 
     def table(name: str) -> Any:
@@ -105,87 +106,84 @@ def create_worker(
             name, default=None, partitions=config.partitions, key_type=bytes, value_type=bytes
         )
 
-    def outputs(in_flight: list[Any], t: Any) -> Outputs:
-        """Producer-backed outputs of one stage; every send's delivery future goes to
-        ``in_flight``, and the stage awaits them all before its input is acknowledged."""
+    def producer() -> AIOKafkaProducer:
+        # Faust's own aiokafka producer (its settings, credentials and lifecycle)
+        return cast(AIOKafkaProducer, app.producer._ensure_producer())  # type: ignore[attr-defined]
+
+    def outputs(out: RecordBatches, changelog: str) -> Outputs:
+        """Outputs of one stage, queued in ``out``; the stage's agent sends them."""
 
         def write_row(partition: int, key: bytes, value: bytes | None) -> None:
-            in_flight.append(
-                t.send_changelog(
-                    partition, key, value, key_serializer="raw", value_serializer="raw"
-                )
-            )
+            out.add(changelog, partition, key, value)
 
         def send_facts(agency: str, value: bytes) -> None:
-            in_flight.append(facts.send_soon(key=agency.encode(), value=value))
+            out.add(config.facts_topic, None, agency.encode(), value)
 
         def send_watermark(value: bytes) -> None:
-            in_flight.extend(
-                facts.send_soon(key=None, value=value, partition=partition)
-                for partition in range(config.partitions)
-            )
+            for partition in range(config.partitions):
+                out.add(config.facts_topic, partition, None, value)
 
         def send_dead_letter(
             key: bytes | None, value: bytes, headers: list[tuple[str, bytes]]
         ) -> None:
-            in_flight.append(dead_letter.send_soon(key=key, value=value, headers=headers))
+            out.add(config.dead_letter_topic, None, key, value, headers)
 
         return Outputs(write_row, send_facts, send_watermark, send_dead_letter)
 
-    async def delivered(in_flight: list[Any]) -> None:
-        """Wait until every message sent so far by this stage is acknowledged by the broker.
-
-        Faust flushes its producer before committing offsets, but its buffer flush gives up
-        after 0.1 s without progress (faust/transport/producer.py, flush_atmost), so under
-        load offsets can be committed for output still in the buffer; a crash then loses it.
-        Waiting here, before the batch is acknowledged, makes every commit cover only output
-        the broker has.
-        """
-        while in_flight:
-            pending = list(in_flight)
-            in_flight.clear()
-            await asyncio.gather(*pending)
-
     agency_table = table("agencies")
-    agency_in_flight: list[Any] = []
+    agency_out = RecordBatches(producer)
     agency_stage = AgencyStage(
-        kpi, agency_table.data, outputs(agency_in_flight, agency_table).write_row
+        kpi,
+        agency_table.data,
+        outputs(agency_out, agency_table.changelog_topic.get_topic_name()).write_row,
     )
     stages: dict[str, EntityStage] = {}
-    in_flight: dict[str, list[Any]] = {}
+    stage_out: dict[str, RecordBatches] = {}
     for name, contract in (
         (config.dossier_topic, DOSSIER_TOPIC),
         (config.document_topic, DOCUMENT_TOPIC),
     ):
         t = table(f"entities-{contract.split('.')[1].removesuffix('-events')}")
-        in_flight[name] = []
+        stage_out[name] = RecordBatches(producer)
         stages[name] = EntityStage(
-            name, contract, kpi, t.data, outputs(in_flight[name], t), metrics
+            name,
+            contract,
+            kpi,
+            t.data,
+            outputs(stage_out[name], t.changelog_topic.get_topic_name()),
+            metrics,
         )
 
-    def entity_agent(stage: EntityStage, sent: list[Any]) -> Callable[[Any], Any]:
+    def entity_agent(stage: EntityStage, out: RecordBatches) -> Callable[[Any], Any]:
         async def agent(stream: Any) -> None:
+            # Each phase's output is delivered before the next phase (entity_stage.py), and
+            # the batch is acknowledged (its offsets committable) only after the last one.
             async for events in stream.take_events(config.batch_size, within=config.batch_within):
                 stage.process(
                     InputMessage(e.message.partition, e.message.offset, e.key, e.value)
                     for e in events
                 )
-                await delivered(sent)
-                stage.checkpoint()  # phase 2: only once everything above is durable
-                await delivered(sent)
+                await out.send()
+                stage.release()
+                await out.send()
+                stage.checkpoint()
+                await out.send()
 
         return agent
 
     for name, stage in stages.items():
         app.agent(app.topic(name, **raw), name=f"citypulse.entities.{name}")(
-            entity_agent(stage, in_flight[name])
+            entity_agent(stage, stage_out[name])
         )
 
     async def agencies(stream: Any) -> None:
         async for events in stream.take_events(config.batch_size, within=config.batch_within):
             for event in events:
                 agency_stage.process(event.message.partition, event.key, event.value)
-            await delivered(agency_in_flight)
+            agency_stage.write_rows()
+            await agency_out.send()
+            agency_stage.write_watermarks()
+            await agency_out.send()
 
     app.agent(facts, name="citypulse.agencies")(agencies)
     worker = Worker(app, registry, stages, agency_stage)

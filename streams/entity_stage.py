@@ -7,11 +7,15 @@ partition, and the facts go out grouped by agency, followed by a watermark.
 
 Why this survives crashes and redeliveries (at-least-once input, no transactions):
 
-* A batch is written in two phases. Phase 1 writes its entity rows (to the changelog
-  partition of its input partition), its facts and its dead letters, and the stage awaits
-  every delivery. Phase 2 writes the tombstones of released entities and a **checkpoint row**
-  ``~cp/<partition>``: the last input offset of the batch and the stream time after it.
-  A durable checkpoint therefore means that everything its batches sent is durable.
+* A batch is written in three phases, each awaited before the next. Phase 1
+  (:meth:`EntityStage.process`) writes its entity rows (to the changelog partition of its
+  input partition), its facts and its dead letters. Phase 2 (:meth:`EntityStage.release`)
+  writes the tombstones of released entities. Phase 3 (:meth:`EntityStage.checkpoint`)
+  writes a **checkpoint row** ``~cp/<partition>``: the last input offset of the batch and
+  the stream time after it. A durable checkpoint therefore means that everything its
+  batches sent is durable. The checkpoint is also sent alone, so it is alone in its record
+  batch: the embedded broker's latest offset counts only the first record of a partition's
+  newest batch (BROKER-NOTES #1), and table recovery must see the newest checkpoint.
 * On recovery (restart, rebalance) a partition resumes from its checkpoint: a redelivered
   message at or below the checkpoint offset is skipped (it was fully handled). A message
   above it belongs to a batch that was cut short: if its event is in its entity's row, it was
@@ -185,18 +189,24 @@ class EntityStage:
             if self.metrics is not None:
                 self.metrics.stream_time.labels(self.topic).set(max(watermark.values()))
 
-    def checkpoint(self) -> None:
+    def release(self) -> None:
         """Phase 2 of a batch: call once everything :meth:`process` sent is delivered.
 
         Deletes the rows of released entities (a released entity's row is what says its
         events were applied: deleted while the facts of its last events were not durable, a
-        replay would lose them), then writes each partition's checkpoint row.
+        replay would lose them).
         """
         for partition, entity_id in self.tombstones:
             part = self.partitions.get(partition)
             if part is None or entity_id not in part.rows:  # not re-created meanwhile
                 self._write(partition, entity_id.encode(), None)
         self.tombstones.clear()
+
+    def checkpoint(self) -> None:
+        """Phase 3 of a batch: call once everything :meth:`release` sent is delivered.
+
+        Writes each partition's checkpoint row, the partition's newest changelog record.
+        """
         for partition, part in self.partitions.items():
             if part.processed > part.checkpoint:
                 part.checkpoint = part.processed

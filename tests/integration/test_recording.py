@@ -135,7 +135,6 @@ def test_a_rebased_replay_processed_by_the_worker_shows_what_verify_computed(
         "CITYPULSE_DOCUMENT_TOPIC": f"{prefix}{DOCUMENT_TOPIC}",
         "CITYPULSE_DEAD_LETTER_TOPIC": f"{prefix}dead-letter",
         "CITYPULSE_APP_ID": f"{prefix}app",
-        "CITYPULSE_TANSU_WORKAROUNDS": "1",
         "CITYPULSE_LOG_LEVEL": "WARNING",
     }
     code, out = run(

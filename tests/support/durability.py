@@ -8,6 +8,12 @@ timer), so a restart redelivers from some earlier batch boundary. A restarted st
 its table the way Faust does: by replaying its changelog (last value per key, ``None``
 deletes).
 
+With ``hides_newest_batch`` the broker also behaves as the embedded Tansu does (BROKER-NOTES
+#1): what a stage sends between two awaits is one record batch per partition, and table
+recovery reads a changelog partition only up to the first record of its newest batch (the
+records it hides are still in the log, and a later recovery reads them once a newer batch
+follows).
+
 This is what the integration test does with SIGKILL, except that here every crash point is
 reachable, and a run takes milliseconds.
 """
@@ -44,6 +50,11 @@ class CrashingBroker:
     partitions: int
     logs: dict[tuple[str, int], list[Record]] = field(default_factory=lambda: defaultdict(list))
     durable: dict[tuple[str, int], int] = field(default_factory=dict)
+    hides_newest_batch: bool = False
+    #: where each partition's record batches start (a batch: what was sent between awaits)
+    batch_starts: dict[tuple[str, int], list[int]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
 
     def send(
         self,
@@ -53,26 +64,39 @@ class CrashingBroker:
         value: bytes | None,
         headers: tuple[tuple[str, bytes], ...] = (),
     ) -> None:
-        self.logs[(topic, partition)].append((key, value, headers))
+        log = self.logs[(topic, partition)]
+        if len(log) == self.durable.get((topic, partition), 0):
+            self.batch_starts[(topic, partition)].append(len(log))
+        log.append((key, value, headers))
 
     def delivered(self) -> None:
         """The stage awaited its sends: all of them are durable."""
         self.durable = {tp: len(log) for tp, log in self.logs.items()}
+
+    def recoverable(self, tp: tuple[str, int]) -> list[Record]:
+        """What table recovery reads of a changelog partition."""
+        log = self.logs[tp]
+        if self.hides_newest_batch and self.batch_starts[tp]:
+            return log[: self.batch_starts[tp][-1] + 1]
+        return log
 
     def crash(self) -> None:
         """Each partition keeps a random prefix of what was in flight."""
         for tp, log in self.logs.items():
             start = self.durable.get(tp, 0)
             del log[self.rng.randint(start, len(log)) :]
+            starts = self.batch_starts[tp]
+            while starts and starts[-1] >= len(log):  # the whole batch was lost
+                starts.pop()
         self.delivered()
 
     def table(self, changelog: str) -> dict[bytes, bytes]:
         """A table recovered from its changelog, as Faust's recovery rebuilds it."""
         data: dict[bytes, bytes] = {}
-        for (topic, _), log in sorted(self.logs.items()):
+        for (topic, partition), _ in sorted(self.logs.items()):
             if topic != changelog:
                 continue
-            for key, value, _ in log:
+            for key, value, _ in self.recoverable((topic, partition)):
                 assert key is not None
                 if value is None:
                     data.pop(key, None)
@@ -101,7 +125,7 @@ class CrashingBroker:
 class Plan:
     """Where the crashes happen: after how many batches of a run, and in which phase."""
 
-    crashes: tuple[tuple[int, int], ...]  # (batches completed before the crash, phase 1 or 2)
+    crashes: tuple[tuple[int, int], ...]  # (batches completed before the crash, phase 1 to 3)
     max_batch: int = 120
     commit_probability: float = 0.3
 
@@ -190,8 +214,12 @@ def run_entity_stage(
         if crash_phase == 1:
             return False
         broker.delivered()
-        stage.checkpoint()
+        stage.release()
         if crash_phase == 2:
+            return False
+        broker.delivered()
+        stage.checkpoint()
+        if crash_phase == 3:
             return False
         broker.delivered()
         return True
@@ -222,7 +250,12 @@ def run_agency_stage(broker: CrashingBroker, config: KpiConfig, plan: Plan) -> A
     def step(stage: AgencyStage, batch: list[InputMessage], crash_phase: int | None) -> bool:
         for m in batch:
             stage.process(m.partition, m.key, m.value)
-        if crash_phase is not None:
+        stage.write_rows()
+        if crash_phase == 1:
+            return False
+        broker.delivered()
+        stage.write_watermarks()
+        if crash_phase == 2:
             return False
         broker.delivered()
         return True
@@ -248,10 +281,11 @@ def run_with_crashes(
     rng: random.Random,
     plans: dict[str, Plan],
     partitions: int = 4,
+    hides_newest_batch: bool = False,
 ) -> tuple[AgencyStage, CrashingBroker, dict[str, dict[int, list[InputMessage]]]]:
     """Both stages over ``messages``; ``plans`` per stage (the two input topics' stage 1, and
     ``"agencies"``). Returns the final agency stage, the broker and the inputs."""
-    broker = CrashingBroker(rng, partitions)
+    broker = CrashingBroker(rng, partitions, hides_newest_batch=hides_newest_batch)
     inputs = inputs_of(messages, partitions)
     for contract, by_partition in inputs.items():
         run_entity_stage(

@@ -80,7 +80,6 @@ def new_setup(broker: EmbeddedBroker, topic_prefix: str, tmp_path: Path) -> Setu
         "CITYPULSE_DEAD_LETTER_TOPIC": topics["citypulse.dead-letter"],
         "CITYPULSE_APP_ID": f"{topic_prefix}app",
         "CITYPULSE_PARTITIONS": str(PARTITIONS),
-        "CITYPULSE_TANSU_WORKAROUNDS": "1",
         "CITYPULSE_LOG_LEVEL": "WARNING",
     }
     return Setup(env, topics, [], tmp_path)

@@ -52,6 +52,7 @@ def test_a_replayed_batch_resends_the_facts_of_an_entity_released_and_recreated_
     stage = EntityStage(DOSSIER_TOPIC, DOSSIER_TOPIC, CONFIG, store, first.outputs())
     stage.load(0)
     stage.process(batch1)
+    stage.release()
     stage.checkpoint()
     stage.process(batch2)  # rows written (durable), then SIGKILL: facts and checkpoint lost
     resolved_first = [facts for _, offset, facts in first.facts if offset == 2]
