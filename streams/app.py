@@ -28,6 +28,7 @@ from .batches import RecordBatches
 from .entity_stage import EntityStage, InputMessage, Outputs
 from .lag import ConsumerLag
 from .metrics import KpiCollector, pipeline_metrics
+from .transport import App
 
 __all__ = ["Worker", "WorkerConfig", "create_worker"]
 
@@ -90,7 +91,7 @@ def create_worker(
     if config.credentials is not None:
         options["broker_credentials"] = config.credentials
     options.update(config.faust_options)
-    app = faust.App(config.app_id, broker=config.brokers, **options)
+    app = App(config.app_id, broker=config.brokers, **options)
 
     raw: dict[str, Any] = {
         "key_type": bytes,
