@@ -59,7 +59,12 @@ def test_every_panel_and_rule_returns_data_and_a_degraded_agency_alerts(
     with WorkerProcess(setup.env, tmp_path / "worker.log") as worker:
         target = f"127.0.0.1:{worker.port}"
         with PrometheusProcess(binary, tmp_path / "prometheus", [target]) as prometheus:
-            publish(broker, setup, Simulator(REF, SIMULATION).take(20_000))
+            # in two halves, with a scrape in between: the rate panels need counters that grow
+            # between two scrapes, and the worker handles 10,000 events within one interval
+            messages = Simulator(REF, SIMULATION).take(20_000)
+            publish(broker, setup, messages[:10_000])
+            wait_for(prometheus, "sum(citypulse_dossiers_received_total) > 0")
+            publish(broker, setup, messages[10_000:])
             expected = expectation(setup.records).report
             today = expected["agencies"][f"TTH/{DEGRADED}"]["today"]
             # the scenario is what it claims: the degraded agency is below the critical
