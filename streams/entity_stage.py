@@ -33,7 +33,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, MutableMapping
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from citypulse.schemas import DecodeError, decode
 from citypulse.schemas.document import DocumentEventBase
@@ -103,6 +103,8 @@ class EntityStage:
         self.store = store
         self.out = outputs
         self.metrics = metrics
+        self._counted: dict[str, Any] = {}  # event type -> its events_total child (per event)
+        self._lag = None if metrics is None else metrics.lag.labels(topic)
         self.partitions: dict[int, _Partition] = {}
         #: entities released by the current batch (deleted in phase 2, see :meth:`checkpoint`)
         self.tombstones: list[tuple[int, str]] = []
@@ -236,8 +238,14 @@ class EntityStage:
                 m.invalid.labels(self.topic, event.reason).inc()
             return
         if m is not None:
-            m.events.labels(self.topic, event.event_type).inc()
-            m.lag.labels(self.topic).observe(max(0.0, now - event.occurred_at.timestamp()))
+            counted = self._counted.get(event.event_type)
+            if counted is None:
+                counted = self._counted[event.event_type] = m.events.labels(
+                    self.topic, event.event_type
+                )
+            counted.inc()
+            assert self._lag is not None
+            self._lag.observe(max(0.0, now - event.occurred_at.timestamp()))
         entity_id = event.document_id if isinstance(event, DocumentEventBase) else event.dossier_id
         source = source_name(self.topic, message.partition)
         row = part.rows.get(entity_id)
