@@ -54,9 +54,6 @@ class RecordBatches:
         """Queue one record; ``partition`` None: by key, as Kafka's default partitioner."""
         self._pending.setdefault((topic, partition), []).append((key, value, headers))
 
-    def __len__(self) -> int:
-        return sum(map(len, self._pending.values()))
-
     async def send(self) -> None:
         """Send everything queued and wait until the broker has acknowledged all of it.
 

@@ -73,6 +73,16 @@ class CrashingBroker:
         """The stage awaited its sends: all of them are durable."""
         self.durable = {tp: len(log) for tp, log in self.logs.items()}
 
+    def phases(self, phases: list[Callable[[], None]], crash_phase: int | None) -> bool:
+        """Run a batch's phases (1, 2, ...), each awaited before the next, as the agents do;
+        False if the stage crashed in phase ``crash_phase`` (what it sent there is in flight)."""
+        for number, phase in enumerate(phases, 1):
+            phase()
+            if crash_phase == number:
+                return False
+            self.delivered()
+        return True
+
     def recoverable(self, tp: tuple[str, int]) -> list[Record]:
         """What table recovery reads of a changelog partition."""
         log = self.logs[tp]
@@ -210,19 +220,9 @@ def run_entity_stage(
         return stage
 
     def step(stage: EntityStage, batch: list[InputMessage], crash_phase: int | None) -> bool:
-        stage.process(batch)
-        if crash_phase == 1:
-            return False
-        broker.delivered()
-        stage.release()
-        if crash_phase == 2:
-            return False
-        broker.delivered()
-        stage.checkpoint()
-        if crash_phase == 3:
-            return False
-        broker.delivered()
-        return True
+        return broker.phases(
+            [lambda: stage.process(batch), stage.release, stage.checkpoint], crash_phase
+        )
 
     run_restarting(broker, inputs, plan, start, step)
 
@@ -247,18 +247,13 @@ def run_agency_stage(broker: CrashingBroker, config: KpiConfig, plan: Plan) -> A
             stage.load(p)
         return stage
 
-    def step(stage: AgencyStage, batch: list[InputMessage], crash_phase: int | None) -> bool:
+    def process(stage: AgencyStage, batch: list[InputMessage]) -> None:
         for m in batch:
             stage.process(m.partition, m.key, m.value)
         stage.write_rows()
-        if crash_phase == 1:
-            return False
-        broker.delivered()
-        stage.write_watermarks()
-        if crash_phase == 2:
-            return False
-        broker.delivered()
-        return True
+
+    def step(stage: AgencyStage, batch: list[InputMessage], crash_phase: int | None) -> bool:
+        return broker.phases([lambda: process(stage, batch), stage.write_watermarks], crash_phase)
 
     return run_restarting(broker, inputs, plan, start, step)
 
