@@ -234,6 +234,15 @@ def rule_groups() -> dict[str, Any]:
             "More than 5 % of messages are rejected (invalid, late or conflicting) for 10 min; "
             "normal is about 1 %.",
         ),
+        _pipeline_alert(
+            "CitypulseFactsInconsistent",
+            "sum by (instance, reason) (increase(citypulse_facts_inconsistent_total[10m])) > 0",
+            "0m",
+            "warning",
+            "{{ $labels.instance }}: agency facts that do not fit ({{ $labels.reason }})",
+            "The agency stage skipped facts that contradict an agency's state: a citypulse "
+            "bug or a lost message. Some agency's open or undelivered counts may be off.",
+        ),
     ]
     return {
         "groups": [

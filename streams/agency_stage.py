@@ -23,6 +23,7 @@ from citypulse.streams.kpi import AgencyBook, KpiConfig, KpiReport, build_report
 from citypulse.streams.kpi.clock import LocalDays
 
 from .codec import WATERMARK_PREFIX, AgencyRow, dumps, loads
+from .metrics import PipelineMetrics
 
 __all__ = ["AgencyStage"]
 
@@ -45,11 +46,13 @@ class AgencyStage:
         config: KpiConfig,
         store: MutableMapping[bytes, bytes],
         write_row: Callable[[int, bytes, bytes | None], None],
+        metrics: PipelineMetrics | None = None,
     ) -> None:
         self.config = config
         self.store = store
         self.write_row = write_row
-        self.book = AgencyBook(config, LocalDays(config.timezone))
+        self.metrics = metrics
+        self.book = AgencyBook(config, LocalDays(config.timezone), self._inconsistent)
         self.rows: dict[str, AgencyRow] = {}
         self.watermarks: dict[int, dict[str, float]] = {}
         self.loaded: set[int] = set()
@@ -77,6 +80,22 @@ class AgencyStage:
             for key in [k for k, row in self.rows.items() if row.partition == p]:
                 row = self.rows.pop(key)
                 self.book.aggregates.pop((row.aggregate.province, row.aggregate.agency), None)
+
+    def process_all(self, messages: Iterable[tuple[int, bytes | None, bytes]]) -> None:
+        """:meth:`process` each (partition, key, value); one that fails is logged and counted,
+        not raised. (Raised, it would end the agent's batch, and Faust would acknowledge the
+        rest of the batch unprocessed.)"""
+        for partition, key, value in messages:
+            try:
+                self.process(partition, key, value)
+            except Exception:
+                log.exception("facts[%d] key %r: could not be applied", partition, key)
+                self._inconsistent("error")
+
+    def _inconsistent(self, reason: str) -> None:
+        log.error("agency facts inconsistent with the agency's state: %s", reason)
+        if self.metrics is not None:
+            self.metrics.facts_inconsistent.labels(reason).inc()
 
     def process(self, partition: int, key: bytes | None, value: bytes) -> None:
         """Apply one facts or watermark message (in memory: see :meth:`write_rows`)."""

@@ -137,6 +137,7 @@ def create_worker(
         kpi,
         agency_table.data,
         outputs(agency_out, agency_table.changelog_topic.get_topic_name()).write_row,
+        metrics,
     )
     stages: dict[str, EntityStage] = {}
     stage_out: dict[str, RecordBatches] = {}
@@ -179,8 +180,7 @@ def create_worker(
 
     async def agencies(stream: Any) -> None:
         async for events in stream.take_events(config.batch_size, within=config.batch_within):
-            for event in events:
-                agency_stage.process(event.message.partition, event.key, event.value)
+            agency_stage.process_all((e.message.partition, e.key, e.value) for e in events)
             agency_stage.write_rows()
             await agency_out.send()
             agency_stage.write_watermarks()

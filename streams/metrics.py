@@ -25,7 +25,17 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
-__all__ = ["EVENT_LAG_BUCKETS", "KpiCollector", "PipelineMetrics", "pipeline_metrics"]
+__all__ = [
+    "EVENT_LAG_BUCKETS",
+    "FACT_INCONSISTENCIES",
+    "KpiCollector",
+    "PipelineMetrics",
+    "pipeline_metrics",
+]
+
+#: reasons of ``citypulse_facts_inconsistent_total``: a removal (fact name) of a deadline
+#: or an awaited document the agency does not hold, or an error applying a facts message
+FACT_INCONSISTENCIES = ("due_removed", "delivered", "error")
 
 #: arrival wall time - occurred_at, seconds: live traffic lags by seconds, replays by days.
 EVENT_LAG_BUCKETS = (0.1, 0.5, 1, 2, 5, 10, 30, 60, 300, 900, 3600, 4 * 3600, 86400, 7 * 86400)
@@ -204,6 +214,7 @@ class PipelineMetrics(NamedTuple):
     redelivered: Counter
     late: Counter
     conflict: Counter
+    facts_inconsistent: Counter
     stream_time: Gauge
     lag: Histogram
 
@@ -248,6 +259,13 @@ def pipeline_metrics(registry: CollectorRegistry, topics: Iterable[str] = ()) ->
             ["topic"],
             registry=registry,
         ),
+        facts_inconsistent=Counter(
+            "citypulse_facts_inconsistent",
+            "Agency facts that do not fit the agency's state (lost or repeated upstream): "
+            "skipped. Always 0 unless there is a bug.",
+            ["reason"],
+            registry=registry,
+        ),
         stream_time=Gauge(
             "citypulse_stream_time_seconds",
             "Stream time (largest occurred_at), unix s.",
@@ -262,6 +280,8 @@ def pipeline_metrics(registry: CollectorRegistry, topics: Iterable[str] = ()) ->
             registry=registry,
         ),
     )
+    for reason in FACT_INCONSISTENCIES:
+        metrics.facts_inconsistent.labels(reason)
     for topic in topics:
         for reason in get_args(InvalidReason):
             metrics.invalid.labels(topic, reason)

@@ -8,7 +8,7 @@ Everything here is plain data (dicts, lists, numbers) so that it can be serialis
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right, insort
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -147,13 +147,26 @@ class AgencyBook:
     ``source`` names the stream the facts being applied come from (one input partition in
     a worker; "" in a single engine): pending resolutions remember it, to be settled
     against that stream's time.
+
+    ``mismatches`` counts, per fact name, removals of a deadline or an awaited document
+    that the agency does not hold. Facts applied exactly once, in order, never mismatch;
+    a mismatch means a fact was lost or applied twice upstream. It is counted and the
+    removal skipped (the agency's other numbers stay right), never raised: in a worker an
+    exception would stop the agent in the middle of a batch.
     """
 
-    def __init__(self, config: KpiConfig, days: LocalDays) -> None:
+    def __init__(
+        self,
+        config: KpiConfig,
+        days: LocalDays,
+        on_mismatch: Callable[[str], None] | None = None,
+    ) -> None:
         self.config = config
         self.days = days
         self.aggregates: dict[AgencyKey, AgencyAggregate] = {}
         self.source = ""
+        self.mismatches: dict[str, int] = {}
+        self.on_mismatch = on_mismatch
 
     def apply_fact(self, fact: Sequence[Any]) -> None:
         """Apply one recorded fact ``[name, [province, agency], *args]``."""
@@ -190,8 +203,7 @@ class AgencyBook:
         insort(self.get(key).open_due, due_at)
 
     def due_removed(self, key: AgencyKey, due_at: float) -> None:
-        dues = self.get(key).open_due
-        del dues[bisect_left(dues, due_at)]
+        self._remove(self.get(key).open_due, due_at, "due_removed")
 
     def resolved(
         self,
@@ -257,6 +269,16 @@ class AgencyBook:
     def delivered(self, key: AgencyKey, sent_at: float, seconds: float, awaited: bool) -> None:
         agg = self.get(key)
         if awaited:
-            del agg.awaiting[bisect_left(agg.awaiting, sent_at)]
+            self._remove(agg.awaiting, sent_at, "delivered")
         agg.observe(agg.delivery_buckets, self.config.delivery_buckets, seconds)
         agg.delivery_sum += seconds
+
+    def _remove(self, values: list[float], value: float, fact: str) -> None:
+        """Remove one ``value`` from the sorted ``values``; count a mismatch if absent."""
+        i = bisect_left(values, value)
+        if i < len(values) and values[i] == value:
+            del values[i]
+        else:
+            self.mismatches[fact] = self.mismatches.get(fact, 0) + 1
+            if self.on_mismatch is not None:
+                self.on_mismatch(fact)

@@ -142,3 +142,5 @@ def check_alerts(prometheus: PrometheusProcess) -> None:
         if a["labels"]["alertname"] == ALERT and a["labels"]["agency"] == DEGRADED
     ]
     assert any(DEGRADED in s and "%" in s for s in summaries), summaries
+    inconsistent = [a for a in active if a["labels"]["alertname"] == "CitypulseFactsInconsistent"]
+    assert not inconsistent, inconsistent

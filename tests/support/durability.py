@@ -32,6 +32,8 @@ from citypulse.schemas import DOCUMENT_TOPIC, DOSSIER_TOPIC
 from citypulse.streams.agency_stage import AgencyStage
 from citypulse.streams.entity_stage import EntityStage, InputMessage, Outputs
 from citypulse.streams.kpi import KpiConfig
+from citypulse.streams.metrics import pipeline_metrics
+from prometheus_client import CollectorRegistry
 
 __all__ = ["CrashingBroker", "Plan", "run_with_crashes"]
 
@@ -239,17 +241,21 @@ def run_agency_stage(broker: CrashingBroker, config: KpiConfig, plan: Plan) -> A
         for p in range(broker.partitions)
     }
 
+    metrics = pipeline_metrics(CollectorRegistry())  # shared by every incarnation
+
     def start() -> AgencyStage:
         stage = AgencyStage(
-            config, broker.table(changelog), lambda p, k, v: broker.send(changelog, p, k, v)
+            config,
+            broker.table(changelog),
+            lambda p, k, v: broker.send(changelog, p, k, v),
+            metrics,
         )
         for p in inputs:
             stage.load(p)
         return stage
 
     def process(stage: AgencyStage, batch: list[InputMessage]) -> None:
-        for m in batch:
-            stage.process(m.partition, m.key, m.value)
+        stage.process_all((m.partition, m.key, m.value) for m in batch)
         stage.write_rows()
 
     def step(stage: AgencyStage, batch: list[InputMessage], crash_phase: int | None) -> bool:
@@ -287,3 +293,14 @@ def run_with_crashes(
             broker, contract, contract, config, by_partition, plans.get(contract, Plan(()))
         )
     return run_agency_stage(broker, config, plans.get("agencies", Plan(()))), broker, inputs
+
+
+def inconsistent_facts(stage: AgencyStage) -> dict[str, float]:
+    """``citypulse_facts_inconsistent_total`` per reason, over every incarnation of stage 2."""
+    assert stage.metrics is not None
+    return {
+        sample.labels["reason"]: sample.value
+        for family in stage.metrics.facts_inconsistent.collect()
+        for sample in family.samples
+        if sample.name.endswith("_total")
+    }

@@ -114,6 +114,13 @@ def eventually_equal(workers: list[WorkerProcess], expected: Samples, timeout: f
             time.sleep(0.5)
             union = union_of(workers)
             assert union == expected, "\n".join(differences(union or {}, expected))
+        for w in workers:  # and no agency fact was skipped as inconsistent on the way
+            text = w.metrics() or ""
+            skipped = {
+                k: v for k, v in parse(text).items() if k[0] == "citypulse_facts_inconsistent_total"
+            }
+            assert skipped, "citypulse_facts_inconsistent_total is not exported"
+            assert not any(skipped.values()), f"{skipped}\n{w.log_tail()}"
         return
     diff = "\n".join(differences(union or {}, expected))
     logs = "\n---\n".join(w.log_tail() for w in workers)

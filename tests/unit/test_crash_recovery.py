@@ -18,8 +18,15 @@ from citypulse.schemas import (
     load_reference,
 )
 from citypulse.streams.kpi import KpiConfig
+from citypulse.streams.metrics import FACT_INCONSISTENCIES
 from citypulse.tests.support.compare import expected_for_partitions, first_difference, normalised
-from citypulse.tests.support.durability import DEAD_LETTER, Plan, inputs_of, run_with_crashes
+from citypulse.tests.support.durability import (
+    DEAD_LETTER,
+    Plan,
+    inconsistent_facts,
+    inputs_of,
+    run_with_crashes,
+)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -56,6 +63,7 @@ def check(plans: dict[str, Plan], seed: int, hides_newest_batch: bool = False) -
     assert report is not None
     got = normalised(report.to_dict())
     assert first_difference(got, EXPECTED) is None, first_difference(got, EXPECTED)
+    assert inconsistent_facts(stage) == dict.fromkeys(FACT_INCONSISTENCIES, 0.0)
     dead: dict[tuple[str, int, int], str] = {}
     for _, value, headers in broker.logs[(DEAD_LETTER, 0)]:
         assert value is not None

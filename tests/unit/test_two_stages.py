@@ -59,6 +59,7 @@ def test_entity_stage_per_partition_plus_agency_stage_equals_the_oracle(seed: in
     got = normalised(report.to_dict())
     expected = oracle_for(events, CONFIG, stream_of=stream_of)
     assert first_difference(got, expected) is None, first_difference(got, expected)
+    assert book.mismatches == {}
 
 
 def test_an_engine_that_records_facts_has_no_report_of_its_own() -> None:
@@ -69,6 +70,24 @@ def test_an_engine_that_records_facts_has_no_report_of_its_own() -> None:
 def test_an_unknown_fact_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown fact"):
         AgencyBook(CONFIG, KpiEngine(CONFIG).days).apply_fact(["drop_tables", ["TTH", "STP"]])
+
+
+def test_removing_a_deadline_the_agency_does_not_hold_is_counted_not_raised() -> None:
+    # a lost or repeated fact upstream: the other deadlines stay, the mismatch is counted
+    seen: list[str] = []
+    book = AgencyBook(CONFIG, KpiEngine(CONFIG).days, on_mismatch=seen.append)
+    key = ["TTH", "STP"]
+    for due_at in (100.0, 200.0):
+        book.apply_fact(["due_added", key, due_at])
+    book.apply_fact(["due_removed", key, 150.0])  # bisect would point at 200.0
+    book.apply_fact(["due_removed", key, 300.0])  # past the end
+    book.apply_fact(["delivered", key, 50.0, 10.0, True])  # never awaited
+    assert book.get(("TTH", "STP")).open_due == [100.0, 200.0]
+    assert book.mismatches == {"due_removed": 2, "delivered": 1}
+    assert seen == ["due_removed", "due_removed", "delivered"]
+    book.apply_fact(["due_removed", key, 200.0])
+    assert book.get(("TTH", "STP")).open_due == [100.0]
+    assert book.get(("TTH", "STP")).delivery_buckets  # the delivery itself still counts
 
 
 def test_partitioned_kpis_compute_what_the_worker_computes() -> None:
