@@ -1,8 +1,11 @@
 """A bare Faust agent that only iterates topics of raw bytes: the baseline of bench_worker.py.
 
-    python benchmarks/bare_faust.py BROKER_URL APP_ID COUNT TOPIC [TOPIC ...]
+    python benchmarks/bare_faust.py [--citypulse-transport] BROKER_URL APP_ID COUNT TOPIC ...
 
 Same Faust settings as the citypulse worker (memory store, raw bytes, short session timeout).
+Stock ``faust.App`` by default; with ``--citypulse-transport`` the worker's own App
+(streams/transport.py: shorter fetch wait, cheaper dispatch), to tell how much of the
+worker's speed comes from the transport and how much its KPI work costs on top.
 Prints one JSON line, ``{"events": n, "seconds": s}``, timed from the first event to the
 COUNT-th, then exits.
 """
@@ -22,10 +25,15 @@ from typing import Any
 def main(argv: list[str]) -> None:
     import faust
 
+    app_class: type[faust.App] = faust.App
+    if argv and argv[0] == "--citypulse-transport":
+        from citypulse.streams.transport import App
+
+        app_class, argv = App, argv[1:]
     broker, app_id, count, *topics = argv
     wanted = int(count)
     logging.basicConfig(level=logging.WARNING)
-    app = faust.App(
+    app = app_class(
         app_id,
         broker=broker,
         store="memory://",

@@ -6,13 +6,16 @@ One run, one embedded Tansu broker, 4 partitions per input topic, simulated even
 usual faults (duplicates, disorder, late, malformed, personal data):
 
 1. **raw aiokafka**: a consumer that only reads the topics and ``json.loads`` each value;
-2. **bare Faust**: an agent that only iterates the same topics (benchmarks/bare_faust.py);
+2. **bare Faust**: an agent that only iterates the same topics (benchmarks/bare_faust.py),
+   on stock Faust (the baseline) and on the worker's transport (streams/transport.py);
 3. **citypulse worker**: everything (decode, engine, tables, facts, agency stage, metrics),
    timed from its first event to the moment ``/metrics`` shows every KPI complete;
 4. **latency** at a steady ``--rate``: for each dossier submission and document sending,
    the time from ``send()`` to the first scrape of ``/metrics`` (every 20 ms) that counts it.
 
 Throughputs are timed from each consumer's first event (group join and recovery excluded).
+2 and 3 run ``--repeat`` times in turn (each with a new consumer group) and their medians
+are printed with every run's figure, so that ratios compare runs made side by side.
 """
 
 from __future__ import annotations
@@ -113,10 +116,12 @@ async def raw_aiokafka(bootstrap: str, n: int) -> tuple[float, list[tuple[str, i
         await consumer.stop()
 
 
-def bare_faust(url: str, n: int) -> float:
+def bare_faust(url: str, n: int, citypulse_transport: bool = False) -> float:
     script = Path(__file__).with_name("bare_faust.py")
+    flag = ["--citypulse-transport"] if citypulse_transport else []
+    app_id = f"bench-bare-{free_port()}"
     out = subprocess.run(
-        [sys.executable, str(script), url, f"bench-bare-{free_port()}", str(n), *TOPICS.values()],
+        [sys.executable, str(script), *flag, url, app_id, str(n), *TOPICS.values()],
         capture_output=True,
         timeout=600,
         check=True,
@@ -128,14 +133,16 @@ def bare_faust(url: str, n: int) -> float:
     return float(result["events"] / result["seconds"])
 
 
-def start_worker(url: str, port: int, log: Path) -> subprocess.Popen[bytes]:
+def start_worker(
+    url: str, port: int, log: Path, app_id: str = "bench-worker"
+) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "CITYPULSE_BROKER": url,
         "CITYPULSE_DOSSIER_TOPIC": TOPICS[DOSSIER_TOPIC],
         "CITYPULSE_DOCUMENT_TOPIC": TOPICS[DOCUMENT_TOPIC],
         "CITYPULSE_DEAD_LETTER_TOPIC": "bench.dead-letter",
-        "CITYPULSE_APP_ID": "bench-worker",
+        "CITYPULSE_APP_ID": app_id,
         "CITYPULSE_PARTITIONS": str(PARTITIONS),
         "CITYPULSE_LOG_LEVEL": "WARNING",
         "CITYPULSE_HTTP_PORT": str(port),
@@ -244,6 +251,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--rate", type=float, default=2000.0)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each throughput")
     args = parser.parse_args(argv)
 
     reference = load_reference()
@@ -264,32 +272,59 @@ def main(argv: Sequence[str] | None = None) -> None:
                          for m in first if m.key is not None)  # fmt: skip
         assert not mismatched, f"{mismatched} messages not where murmur2 puts them"
 
-        faust_rate = bare_faust(broker.url, len(first))
+        runs: dict[str, list[float]] = {
+            "bare": [],
+            "bare+transport": [],
+            "worker": [],
+            "stage1": [],
+        }
+        log_dir = Path(os.environ.get("TMPDIR", "/tmp"))
+        for run in range(args.repeat):
+            runs["bare"].append(bare_faust(broker.url, len(first)))
+            runs["bare+transport"].append(bare_faust(broker.url, len(first), True))
+            port = free_port()
+            log = log_dir / f"citypulse-bench-worker-{port}.log"
+            worker = start_worker(broker.url, port, log, f"bench-worker-{run}")
+            try:
+                worker_rate, stage1_rate = worker_throughput(port, len(first), expected)
+                runs["worker"].append(worker_rate)
+                runs["stage1"].append(stage1_rate)
+                if run == args.repeat - 1:  # the last worker also measures latency
+                    latencies, scrape_cost = latency(
+                        broker.bootstrap, port, second, predictor, expected, args.rate
+                    )
+            finally:
+                worker.send_signal(2)
+                worker.wait(30)
 
-        port = free_port()
-        log = Path(os.environ.get("TMPDIR", "/tmp")) / f"citypulse-bench-worker-{port}.log"
-        worker = start_worker(broker.url, port, log)
-        try:
-            worker_rate, stage1_rate = worker_throughput(port, len(first), expected)
-            latencies, scrape_cost = latency(
-                broker.bootstrap, port, second, predictor, expected, args.rate
-            )
-        finally:
-            worker.send_signal(2)
-            worker.wait(30)
+    median = {k: statistics.median(v) for k, v in runs.items()}
+    base = median["bare"]
+
+    def row(label: str, key: str, note: str) -> None:
+        each = ", ".join(f"{v:,.0f}" for v in runs[key])
+        print(f"  {label:<30} {median[key]:8,.0f} events/s  {note}  [{each}]")
 
     print(f"embedded Tansu broker, {PARTITIONS} partitions per topic, {len(first)} events "
-          f"({args.seed=}), Python {sys.version.split()[0]}, {os.cpu_count()} CPUs")  # fmt: skip
-    print(f"  kafka-python producer        {produce_rate:10,.0f} events/s")
-    print(f"  raw aiokafka read + parse    {raw_rate:10,.0f} events/s")
-    print(f"  bare Faust agent             {faust_rate:10,.0f} events/s  (baseline)")
-    print(
-        f"  citypulse worker, all work   {worker_rate:10,.0f} events/s  "
-        f"= {worker_rate / faust_rate:.0%} of bare Faust"
+          f"({args.seed=}), Python {sys.version.split()[0]}, {os.cpu_count()} CPUs; "
+          f"throughputs: median of {args.repeat} runs [each run]")  # fmt: skip
+    print(f"  kafka-python producer          {produce_rate:8,.0f} events/s")
+    print(f"  raw aiokafka read + parse      {raw_rate:8,.0f} events/s")
+    row("bare Faust agent", "bare", "(baseline)")
+    row(
+        "bare Faust, worker's transport",
+        "bare+transport",
+        f"= {median['bare+transport'] / base:.0%} of bare Faust",
     )
-    print(
-        f"    of which the entity stage  {stage1_rate:10,.0f} events/s  "
-        f"= {stage1_rate / faust_rate:.0%} (all read; KPIs not yet all on /metrics)"
+    row(
+        "citypulse worker, all work",
+        "worker",
+        f"= {median['worker'] / base:.0%} of bare Faust, "
+        f"{median['worker'] / median['bare+transport']:.0%} of it on the same transport",
+    )
+    row(
+        "  of which the entity stage",
+        "stage1",
+        f"= {median['stage1'] / base:.0%} (all read; KPIs not yet all on /metrics)",
     )
     print(
         f"  produce -> /metrics at {args.rate:,.0f}/s over {args.seconds:.0f} s: "
