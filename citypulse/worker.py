@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 
 from prometheus_client import start_http_server
@@ -9,7 +10,16 @@ from prometheus_client import start_http_server
 from . import bootstrap
 from .settings import Settings
 
-__all__ = ["run_worker"]
+__all__ = ["GC_THRESHOLDS", "run_worker"]
+
+#: The cyclic garbage collector's thresholds in a worker (CPython's default: 700, 10, 10).
+#: The worker keeps hundreds of thousands of long-lived objects (entity records, agency
+#: aggregates) and allocates a few dozen per event, so with the default the collector runs
+#: every few events and re-scans that state: 2.1 s in 1,989 collections while one worker read
+#: 100,000 events, about a fifth of its time. Most garbage here has no cycles and is freed by
+#: reference counting at once; collecting every 50,000 allocations took 0.14 s (5 collections),
+#: and the peak memory stayed the same (137 MB).
+GC_THRESHOLDS = (50_000, 20, 20)
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +48,7 @@ def run_worker(settings: Settings) -> None:
         data_dir=settings.data_dir,
     )
     worker = create_worker(config, bootstrap.kpi_config(settings))
+    gc.set_threshold(*GC_THRESHOLDS)
     start_http_server(settings.http_port, registry=worker.registry)
     log.info("citypulse worker: /metrics on http://0.0.0.0:%d/metrics", settings.http_port)
     faust.Worker(
