@@ -178,15 +178,6 @@ def create_worker(
             entity_agent(stage, stage_out[name])
         )
 
-    async def agencies(stream: Any) -> None:
-        async for events in stream.take_events(config.batch_size, within=config.batch_within):
-            agency_stage.process_all((e.message.partition, e.key, e.value) for e in events)
-            agency_stage.write_rows()
-            await agency_out.send()
-            agency_stage.write_watermarks()
-            await agency_out.send()
-
-    app.agent(facts, name="citypulse.agencies")(agencies)
     worker = Worker(app, registry, stages, agency_stage)
     registry.register(KpiCollector(worker.report))
     lag = ConsumerLag(stages.keys())
@@ -194,7 +185,8 @@ def create_worker(
 
     async def publish_report() -> None:
         """Refresh the report /metrics serves (built here, in the event loop, not by the
-        HTTP thread, so that it never reads state while an agent changes it)."""
+        HTTP thread, so that it never reads state while an agent changes it): after each
+        batch of the agency stage (once its rows are durable), and on a timer (when idle)."""
         if app.rebalancing or app.in_recovery:
             return
         lag.refresh(app.consumer)
@@ -203,6 +195,17 @@ def create_worker(
             worker.latest_report[:] = [report]
 
     app.timer(0.25)(publish_report)
+
+    async def agencies(stream: Any) -> None:
+        async for events in stream.take_events(config.batch_size, within=config.batch_within):
+            agency_stage.process_all((e.message.partition, e.key, e.value) for e in events)
+            agency_stage.write_rows()
+            await agency_out.send()
+            agency_stage.write_watermarks()
+            await agency_out.send()
+            await publish_report()  # at once, not at the next tick: part of the latency
+
+    app.agent(facts, name="citypulse.agencies")(agencies)
 
     async def on_revoked(sender: Any, revoked: set[TP], **kwargs: Any) -> None:
         for name, stage in stages.items():
