@@ -89,11 +89,14 @@ class AgencyStage:
             try:
                 self.process(partition, key, value)
             except Exception:
-                log.exception("facts[%d] key %r: could not be applied", partition, key)
-                self._inconsistent("error")
+                log.exception("facts[%d] key %r: could not be applied, skipped", partition, key)
+                self._count("error")
 
-    def _inconsistent(self, reason: str) -> None:
-        log.error("agency facts inconsistent with the agency's state: %s", reason)
+    def _inconsistent(self, fact: str) -> None:
+        log.error("a %s fact for a value the agency does not hold: skipped", fact)
+        self._count(fact)
+
+    def _count(self, reason: str) -> None:
         if self.metrics is not None:
             self.metrics.facts_inconsistent.labels(reason).inc()
 
