@@ -148,11 +148,11 @@ class AgencyBook:
     a worker; "" in a single engine): pending resolutions remember it, to be settled
     against that stream's time.
 
-    ``mismatches`` counts, per fact name, removals of a deadline or an awaited document
+    ``on_mismatch(fact name)`` is called for a removal of a deadline or an awaited document
     that the agency does not hold. Facts applied exactly once, in order, never mismatch;
-    a mismatch means a fact was lost or applied twice upstream. It is counted and the
-    removal skipped (the agency's other numbers stay right), never raised: in a worker an
-    exception would stop the agent in the middle of a batch.
+    a mismatch means a fact was lost or applied twice upstream. The removal is skipped (the
+    agency's other numbers stay right), never raised: in a worker an exception would stop
+    the agent in the middle of a batch.
     """
 
     def __init__(
@@ -165,7 +165,6 @@ class AgencyBook:
         self.days = days
         self.aggregates: dict[AgencyKey, AgencyAggregate] = {}
         self.source = ""
-        self.mismatches: dict[str, int] = {}
         self.on_mismatch = on_mismatch
 
     def apply_fact(self, fact: Sequence[Any]) -> None:
@@ -274,11 +273,9 @@ class AgencyBook:
         agg.delivery_sum += seconds
 
     def _remove(self, values: list[float], value: float, fact: str) -> None:
-        """Remove one ``value`` from the sorted ``values``; count a mismatch if absent."""
+        """Remove one ``value`` from the sorted ``values``; report a mismatch if absent."""
         i = bisect_left(values, value)
         if i < len(values) and values[i] == value:
             del values[i]
-        else:
-            self.mismatches[fact] = self.mismatches.get(fact, 0) + 1
-            if self.on_mismatch is not None:
-                self.on_mismatch(fact)
+        elif self.on_mismatch is not None:
+            self.on_mismatch(fact)

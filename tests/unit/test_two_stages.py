@@ -48,7 +48,8 @@ def test_entity_stage_per_partition_plus_agency_stage_equals_the_oracle(seed: in
         facts_by_stream[stream].extend(recorders[stream].facts)
         recorders[stream].facts.clear()
 
-    book = AgencyBook(CONFIG, KpiEngine(CONFIG).days)
+    mismatched: list[str] = []
+    book = AgencyBook(CONFIG, KpiEngine(CONFIG).days, on_mismatch=mismatched.append)
     for stream, facts in sorted(facts_by_stream.items(), reverse=True):  # any order of streams
         book.source = stream
         for fact in facts:
@@ -59,7 +60,7 @@ def test_entity_stage_per_partition_plus_agency_stage_equals_the_oracle(seed: in
     got = normalised(report.to_dict())
     expected = oracle_for(events, CONFIG, stream_of=stream_of)
     assert first_difference(got, expected) is None, first_difference(got, expected)
-    assert book.mismatches == {}
+    assert mismatched == []
 
 
 def test_an_engine_that_records_facts_has_no_report_of_its_own() -> None:
@@ -83,7 +84,6 @@ def test_removing_a_deadline_the_agency_does_not_hold_is_counted_not_raised() ->
     book.apply_fact(["due_removed", key, 300.0])  # past the end
     book.apply_fact(["delivered", key, 50.0, 10.0, True])  # never awaited
     assert book.get(("TTH", "STP")).open_due == [100.0, 200.0]
-    assert book.mismatches == {"due_removed": 2, "delivered": 1}
     assert seen == ["due_removed", "due_removed", "delivered"]
     book.apply_fact(["due_removed", key, 200.0])
     assert book.get(("TTH", "STP")).open_due == [100.0]
