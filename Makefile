@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-PKGDIRS := citypulse schemas producers streams dashboards tests benchmarks scenarios
+PKGDIRS := citypulse schemas producers streams dashboards tests benchmarks scenarios tools
 
 .DEFAULT_GOAL := help
 .PHONY: help install install-dev demo lint typecheck test bench bench-worker bench-recording scenarios ci clean

@@ -94,7 +94,8 @@ def attempt(broker, n):
     with open(tmp / "dump.pkl", "wb") as f:
         pickle.dump(
             {
-                "dump": dump, "ends": ends,
+                "dump": dump,
+                "ends": ends,
                 "records": setup.records,
                 "diff": diff,
                 "expected": expected,
