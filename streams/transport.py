@@ -1,4 +1,14 @@
-"""Faust's aiokafka transport with two changes: a shorter fetch wait, a cheaper dispatch.
+"""Faust's aiokafka transport with three changes: true changelog ends, a shorter fetch wait,
+a cheaper dispatch.
+
+**True changelog ends.** Table recovery reads each changelog partition up to the highwater
+that Faust asks the broker for (ListOffsets). The embedded broker answers with the first
+offset of the partition's newest record batch + 1 (BROKER-NOTES #1), so recovery stopped
+before the end of a batch that a killed worker left behind, and a later recovery of a
+partition the worker kept then failed with ``ConsistencyError`` (it had read further than
+the reported end). Here the end is verified by reading: from the reported end - 1, fetch
+until nothing further arrives (:func:`true_end_offsets`). On Kafka the record at end - 1
+is the last one, so the answer is the same and costs one fetch per changelog partition.
 
 **Fetch wait.** Faust 0.15 creates its consumer with ``fetch_max_wait_ms=1500`` and no
 setting to change it. Apache Kafka answers a fetch as soon as data arrives, so the value
@@ -22,16 +32,46 @@ a delivery that has to wait.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
-from typing import Any, ClassVar
+import logging
+from collections.abc import Coroutine, Mapping
+from typing import Any, ClassVar, cast
 
 import faust
 from faust.transport.drivers import aiokafka as driver
 from mode.services import WaitResults
 
-__all__ = ["FETCH_MAX_WAIT_MS", "App", "finish", "first_step"]
+__all__ = ["FETCH_MAX_WAIT_MS", "App", "finish", "first_step", "true_end_offsets"]
+
+log = logging.getLogger(__name__)
 
 FETCH_MAX_WAIT_MS = 100
+
+
+async def true_end_offsets(
+    consumer: Any, reported: Mapping[Any, int | None], rounds: int = 50
+) -> dict[Any, int | None]:
+    """The end offset (next offset to be written) of each partition, read rather than
+    trusted: ``consumer`` is a started aiokafka consumer not in a group; ``reported`` the
+    ends the broker reported. Reads from ``reported - 1`` until a fetch brings nothing
+    further (a record batch ends where its last record is)."""
+    ends: dict[Any, int | None] = dict(reported)
+    todo = [tp for tp, end in ends.items() if end]
+    if not todo:
+        return ends
+    consumer.assign(todo)
+    for tp in todo:
+        consumer.seek(tp, cast(int, ends[tp]) - 1)
+    answered: set[Any] = set()  # the record at end - 1 always comes back (not compacted)
+    for _ in range(rounds):
+        fetched = await consumer.getmany(*todo, timeout_ms=2 * FETCH_MAX_WAIT_MS)
+        for tp, records in fetched.items():
+            answered.add(tp)
+            if records and records[-1].offset + 1 > cast(int, ends[tp]):
+                ends[tp] = records[-1].offset + 1
+        if not fetched and answered.issuperset(todo):
+            return ends
+    log.warning("changelog ends still moving after %d fetches: %s", rounds, ends)
+    return ends
 
 
 def first_step(coro: Coroutine[Any, Any, Any]) -> tuple[bool, Any]:
@@ -86,6 +126,25 @@ class _ConsumerThread(driver.AIOKafkaConsumerThread):
         consumer = super()._create_worker_consumer(transport)
         consumer._fetch_max_wait_ms = FETCH_MAX_WAIT_MS  # read by start() for its Fetcher
         return consumer
+
+    async def _highwaters(self, partitions: list[Any]) -> Mapping[Any, int]:
+        """The ends table recovery reads up to (module docstring), verified by reading."""
+        reported = await super()._highwaters(partitions)
+        reader = self._create_client_consumer(cast(driver.Transport, self.transport))
+        reader._enable_auto_commit = False
+        reader._fetch_max_wait_ms = FETCH_MAX_WAIT_MS
+        await reader.start()
+        try:
+            ends = await true_end_offsets(reader, reported)
+        finally:
+            # aiokafka's stop() cancels a task of its own and awaits it, which raises
+            # CancelledError in the caller (it ended Faust's recovery task): wait on it
+            # from outside, so that only a cancellation of this task propagates
+            await asyncio.wait([asyncio.ensure_future(reader.stop())])
+        moved = {tp: (reported[tp], end) for tp, end in ends.items() if end != reported[tp]}
+        if moved:
+            log.info("changelog ends the broker under-reported (reported, read): %s", moved)
+        return cast(Mapping[Any, int], ends)
 
 
 class _Consumer(driver.Consumer):
