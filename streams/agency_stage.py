@@ -24,15 +24,20 @@ from citypulse.streams.kpi.clock import LocalDays
 
 from .codec import WATERMARK_PREFIX, AgencyRow, dumps, loads
 from .metrics import PipelineMetrics
+from .protocol import Phases
 
-__all__ = ["AgencyStage"]
+__all__ = ["AgencyStage", "FactsMessage"]
+
+#: a message of the facts topic: partition, offset, key, value
+FactsMessage = tuple[int, int, bytes | None, bytes]
 
 log = logging.getLogger(__name__)
 
 
 class AgencyStage:
-    """Stage 2. Per batch: :meth:`process` each message, :meth:`write_rows`, wait until they
-    are delivered, :meth:`write_watermarks`, wait again, then acknowledge the batch.
+    """Stage 2. Per batch (:meth:`phases`): :meth:`process` each message and
+    :meth:`write_rows`, wait until they are delivered, :meth:`write_watermarks`, wait again,
+    then acknowledge the batch.
 
     Why the watermark rows go last and alone: a changelog partition's newest record batch
     must hold one record, or the embedded broker's wrong latest offset (BROKER-NOTES #1)
@@ -45,7 +50,7 @@ class AgencyStage:
         self,
         config: KpiConfig,
         store: MutableMapping[bytes, bytes],
-        write_row: Callable[[int, bytes, bytes | None], None],
+        write_row: Callable[[int, bytes, bytes | None, int], None],
         metrics: PipelineMetrics | None = None,
     ) -> None:
         self.config = config
@@ -56,8 +61,8 @@ class AgencyStage:
         self.rows: dict[str, AgencyRow] = {}
         self.watermarks: dict[int, dict[str, float]] = {}
         self.loaded: set[int] = set()
-        self._dirty: set[str] = set()  # agency rows changed since write_rows
-        self._touched: set[int] = set()  # partitions written since write_watermarks
+        self._dirty: dict[str, int] = {}  # agency rows changed since write_rows: version
+        self._touched: dict[int, int] = {}  # partitions written since write_watermarks: version
 
     def load(self, partition: int) -> None:
         """Adopt the rows the table recovered for a newly assigned facts partition."""
@@ -81,13 +86,22 @@ class AgencyStage:
                 row = self.rows.pop(key)
                 self.book.aggregates.pop((row.aggregate.province, row.aggregate.agency), None)
 
-    def process_all(self, messages: Iterable[tuple[int, bytes | None, bytes]]) -> None:
-        """:meth:`process` each (partition, key, value); one that fails is logged and counted,
-        not raised. (Raised, it would end the agent's batch, and Faust would acknowledge the
-        rest of the batch unprocessed.)"""
-        for partition, key, value in messages:
+    def phases(self, batch: Iterable[FactsMessage]) -> Phases:
+        """The batch's phases, in order (protocol.py)."""
+
+        def process() -> None:
+            self.process_all(batch)
+            self.write_rows()
+
+        return (process, self.write_watermarks)
+
+    def process_all(self, messages: Iterable[FactsMessage]) -> None:
+        """:meth:`process` each message; one that fails is logged and counted, not raised.
+        (Raised, it would end the agent's batch, and Faust would acknowledge the rest of the
+        batch unprocessed.)"""
+        for partition, offset, key, value in messages:
             try:
-                self.process(partition, key, value)
+                self.process(partition, offset, key, value)
             except Exception:
                 log.exception("facts[%d] key %r: could not be applied, skipped", partition, key)
                 self._count("error")
@@ -100,8 +114,9 @@ class AgencyStage:
         if self.metrics is not None:
             self.metrics.facts_inconsistent.labels(reason).inc()
 
-    def process(self, partition: int, key: bytes | None, value: bytes) -> None:
-        """Apply one facts or watermark message (in memory: see :meth:`write_rows`)."""
+    def process(self, partition: int, offset: int, key: bytes | None, value: bytes) -> None:
+        """Apply one facts or watermark message at ``offset`` of facts ``partition`` (in
+        memory: see :meth:`write_rows`)."""
         if partition not in self.loaded:
             log.warning("facts[%d]: message before the partition was loaded", partition)
             self.load(partition)
@@ -111,7 +126,7 @@ class AgencyStage:
             for source, t in message["wm"].items():
                 if t > known.get(source, float("-inf")):
                     known[source] = t
-            self._touched.add(partition)
+            self._touched[partition] = max(offset, self._touched.get(partition, offset))
             return
         if key is None:
             log.warning("facts message without a key on partition %d: ignored", partition)
@@ -121,37 +136,38 @@ class AgencyStage:
         if row is None:
             province, agency = name.split("/", 1)
             row = self.rows[name] = AgencyRow(partition, self.book.get((province, agency)))
-        for source, offset, facts in message["items"]:
-            if offset <= row.marks.get(source, -1):
+        for source, source_offset, facts in message["items"]:
+            if source_offset <= row.marks.get(source, -1):
                 continue  # applied before (a redelivery upstream)
             self.book.source = source
             for fact in facts:
                 self.book.apply_fact(fact)
-            row.marks[source] = offset
-        self._dirty.add(name)
+            row.marks[source] = source_offset
+        self._dirty[name] = offset
 
     def write_rows(self) -> None:
         """Write each agency row changed since the last call, once."""
-        for name in self._dirty:
+        for name, version in self._dirty.items():
             row = self.rows.get(name)
             if row is not None:  # else revoked meanwhile
-                self._write(row.partition, name.encode(), row.encode())
-                self._touched.add(row.partition)
+                self._write(row.partition, name.encode(), row.encode(), version)
+                touched = self._touched.get(row.partition, version)
+                self._touched[row.partition] = max(touched, version)
         self._dirty.clear()
 
     def write_watermarks(self) -> None:
         """Write the watermark row of each partition written since the last call: call once
         :meth:`write_rows`' output is delivered, so that it is the partition's newest record."""
-        for partition in sorted(self._touched):
+        for partition, version in sorted(self._touched.items()):
             if partition in self.loaded:
                 known = self.watermarks.get(partition, {})
                 value = dumps({"p": partition, "wm": known})
-                self._write(partition, WATERMARK_PREFIX + str(partition).encode(), value)
+                self._write(partition, WATERMARK_PREFIX + str(partition).encode(), value, version)
         self._touched.clear()
 
-    def _write(self, partition: int, key: bytes, value: bytes) -> None:
+    def _write(self, partition: int, key: bytes, value: bytes, version: int) -> None:
         self.store[key] = value
-        self.write_row(partition, key, value)
+        self.write_row(partition, key, value, version)
 
     def stream_times(self) -> dict[str, float]:
         merged: dict[str, float] = {}

@@ -13,20 +13,72 @@
   ``{"items": [[source, offset, [fact, ...]], ...]}``; watermark message: ``{"wm": {...}}``.
 
 A *source* is ``<input topic>:<partition>``: one stream, with its own stream time.
+
+Every changelog record carries a **version** header ``v``: the offset of the input (entity
+tables) or facts (agency table) partition the row is the state after. Table recovery keeps
+the greatest version of each key (:func:`recover_record`), so that the late writes of a
+zombie owner never replace its successor's rows (streams/versioned_store.py).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import pydantic_core
 from citypulse.streams.kpi import AgencyAggregate, DocumentRecord, DossierRecord, Fact
 
-__all__ = ["AgencyRow", "EntityRow", "dumps", "loads", "source_name"]
+__all__ = [
+    "VERSION_HEADER",
+    "AgencyRow",
+    "EntityRow",
+    "dumps",
+    "loads",
+    "recover_record",
+    "source_name",
+    "version_header",
+    "version_of",
+]
 
 WATERMARK_PREFIX = b"~wm/"
 CHECKPOINT_PREFIX = b"~cp/"
+VERSION_HEADER = "v"
+
+
+def version_header(version: int) -> tuple[str, bytes]:
+    return VERSION_HEADER, str(version).encode()
+
+
+def version_of(headers: Any) -> int:
+    """A changelog record's version; -1 without one (then the later record wins)."""
+    if not headers:
+        return -1
+    for name, value in headers.items() if isinstance(headers, Mapping) else headers:
+        if name == VERSION_HEADER:
+            return int(value)
+    return -1
+
+
+def recover_record(
+    data: MutableMapping[Any, Any],
+    versions: dict[Any, int],
+    key: Any,
+    value: Any,
+    version: int,
+) -> bool:
+    """Apply one changelog record in table recovery unless it is older than what ``data``
+    holds for ``key`` (a deleted key keeps its version, so a stale row stays deleted);
+    ``value`` None deletes. Whether it was applied."""
+    known = versions.get(key)
+    if known is not None and version < known:
+        return False
+    versions[key] = version
+    if value is None:
+        data.pop(key, None)
+    else:
+        data[key] = value
+    return True
 
 
 def dumps(value: Any) -> bytes:

@@ -50,6 +50,7 @@ from citypulse.streams.kpi import (
 
 from .codec import CHECKPOINT_PREFIX, EntityRow, dumps, facts_message, loads, source_name
 from .metrics import PipelineMetrics
+from .protocol import Phases
 
 __all__ = ["EntityStage", "InputMessage", "Outputs"]
 
@@ -66,7 +67,8 @@ class InputMessage(NamedTuple):
 class Outputs(NamedTuple):
     """Where stage 1 writes; the Faust app passes producer-backed callables, tests pass lists."""
 
-    write_row: Callable[[int, bytes, bytes | None], None]  # changelog partition, key, value/None
+    #: changelog partition, key, value (None: delete), version (codec.py)
+    write_row: Callable[[int, bytes, bytes | None, int], None]
     send_facts: Callable[[str, bytes], None]  # agency key, message
     send_watermark: Callable[[bytes], None]  # to every facts partition
     dead_letter: Callable[[bytes | None, bytes, list[tuple[str, bytes]]], None]
@@ -106,8 +108,8 @@ class EntityStage:
         self._counted: dict[str, Any] = {}  # event type -> its events_total child (per event)
         self._lag = None if metrics is None else metrics.lag.labels(topic)
         self.partitions: dict[int, _Partition] = {}
-        #: entities released by the current batch (deleted in phase 2, see :meth:`checkpoint`)
-        self.tombstones: list[tuple[int, str]] = []
+        #: entities released by the current batch (partition, id, version): deleted in phase 2
+        self.tombstones: list[tuple[int, str, int]] = []
 
     # -- partitions ----------------------------------------------------------------------
     def _partition(self, partition: int) -> _Partition:
@@ -155,8 +157,14 @@ class EntityStage:
         return max(times, default=None)
 
     # -- a batch -------------------------------------------------------------------------
+    def phases(self, batch: Iterable[InputMessage]) -> Phases:
+        """The batch's phases, in order: the output of each must be delivered before the next
+        one runs, and the batch acknowledged only after the last (protocol.py)."""
+        return (lambda: self.process(batch), self.release, self.checkpoint)
+
     def process(self, batch: Iterable[InputMessage]) -> None:
-        dirty: dict[int, set[str]] = defaultdict(set)
+        """Phase 1: apply the batch; write the rows it changed, its facts and dead letters."""
+        dirty: dict[int, dict[str, int]] = defaultdict(dict)  # entity id -> version
         by_agency: dict[str, list[tuple[str, int, list[Fact]]]] = defaultdict(list)
         touched: set[int] = set()
         now = time.time()
@@ -171,14 +179,15 @@ class EntityStage:
             self._one(message, part, now, dirty, by_agency)
         for partition, ids in dirty.items():
             part = self.partitions[partition]
-            for entity_id in ids:
+            for entity_id, version in ids.items():
                 row = part.rows.get(entity_id)
-                self._write(partition, entity_id.encode(), None if row is None else row.encode())
+                value = None if row is None else row.encode()
+                self._write(partition, entity_id.encode(), value, version)
         parts = {p: self.partitions[p] for p in touched if p in self.partitions}
         for partition, part in parts.items():
             for entity_id in part.released:
                 part.rows.pop(entity_id, None)
-                self.tombstones.append((partition, entity_id))
+                self.tombstones.append((partition, entity_id, part.processed))
             part.released.clear()
         for agency, items in by_agency.items():
             self.out.send_facts(agency, facts_message(items))
@@ -198,10 +207,10 @@ class EntityStage:
         events were applied: deleted while the facts of its last events were not durable, a
         replay would lose them).
         """
-        for partition, entity_id in self.tombstones:
+        for partition, entity_id, version in self.tombstones:
             part = self.partitions.get(partition)
             if part is None or entity_id not in part.rows:  # not re-created meanwhile
-                self._write(partition, entity_id.encode(), None)
+                self._write(partition, entity_id.encode(), None, version)
         self.tombstones.clear()
 
     def checkpoint(self) -> None:
@@ -213,21 +222,22 @@ class EntityStage:
             if part.processed > part.checkpoint:
                 part.checkpoint = part.processed
                 value = dumps({"p": partition, "cp": [part.checkpoint, part.engine.stream_time]})
-                self._write(partition, CHECKPOINT_PREFIX + str(partition).encode(), value)
+                key = CHECKPOINT_PREFIX + str(partition).encode()
+                self._write(partition, key, value, part.checkpoint)
 
-    def _write(self, partition: int, key: bytes, value: bytes | None) -> None:
+    def _write(self, partition: int, key: bytes, value: bytes | None, version: int) -> None:
         if value is None:
             self.store.pop(key, None)
         else:
             self.store[key] = value
-        self.out.write_row(partition, key, value)
+        self.out.write_row(partition, key, value, version)
 
     def _one(
         self,
         message: InputMessage,
         part: _Partition,
         now: float,
-        dirty: dict[int, set[str]],
+        dirty: dict[int, dict[str, int]],
         by_agency: dict[str, list[tuple[str, int, list[Fact]]]],
     ) -> None:
         m = self.metrics
@@ -283,7 +293,7 @@ class EntityStage:
                 row = part.rows[entity_id] = EntityRow(message.partition, record, carried)
             row.facts[event.event_id] = [message.offset, facts]
             part.released.discard(entity_id)
-            dirty[message.partition].add(entity_id)
+            dirty[message.partition][entity_id] = message.offset
             self._route(source, message.offset, facts, by_agency)
             return
         if outcome == "duplicate":  # in the record but not in the facts (not expected)

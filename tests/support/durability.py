@@ -5,8 +5,9 @@ durable; of what it sent since (the phase in flight), each output partition keep
 of any length. Input offsets are committed now and then, only for batches whose processing
 returned (Faust acks an event after the agent's body, then commits acked offsets from a
 timer), so a restart redelivers from some earlier batch boundary. A restarted stage recovers
-its table the way Faust does: by replaying its changelog (last value per key, ``None``
-deletes).
+its table the way the worker does: by replaying its changelog (the greatest version of each
+key, codec.py; ``None`` deletes). Each batch runs through the stages' own protocol
+(:meth:`EntityStage.phases` and :meth:`AgencyStage.phases` with protocol.run_batch).
 
 With ``hides_newest_batch`` the broker also behaves as the embedded Tansu does (BROKER-NOTES
 #1): what a stage sends between two awaits is one record batch per partition, and table
@@ -30,9 +31,11 @@ from typing import TypeVar
 from citypulse.producers.faults import Message
 from citypulse.schemas import DOCUMENT_TOPIC, DOSSIER_TOPIC
 from citypulse.streams.agency_stage import AgencyStage
+from citypulse.streams.codec import recover_record, version_header, version_of
 from citypulse.streams.entity_stage import EntityStage, InputMessage, Outputs
 from citypulse.streams.kpi import KpiConfig
 from citypulse.streams.metrics import pipeline_metrics
+from citypulse.streams.protocol import Phases, run_batch
 from prometheus_client import CollectorRegistry
 
 __all__ = ["CrashingBroker", "Plan", "run_with_crashes"]
@@ -40,6 +43,10 @@ __all__ = ["CrashingBroker", "Plan", "run_with_crashes"]
 FACTS = "facts"
 DEAD_LETTER = "dead-letter"
 Record = tuple[bytes | None, bytes | None, tuple[tuple[str, bytes], ...]]
+
+
+class _Crash(Exception):
+    """The stage's process dies while a phase's output is in flight."""
 
 
 def partition_of(key: bytes | None, partitions: int) -> int:
@@ -75,15 +82,26 @@ class CrashingBroker:
         """The stage awaited its sends: all of them are durable."""
         self.durable = {tp: len(log) for tp, log in self.logs.items()}
 
-    def phases(self, phases: list[Callable[[], None]], crash_phase: int | None) -> bool:
-        """Run a batch's phases (1, 2, ...), each awaited before the next, as the agents do;
-        False if the stage crashed in phase ``crash_phase`` (what it sent there is in flight)."""
-        for number, phase in enumerate(phases, 1):
-            phase()
-            if crash_phase == number:
-                return False
+    def run_batch(self, phases: Phases, crash_phase: int | None) -> bool:
+        """Run a batch's phases (1, 2, ...) through the agents' protocol (run_batch), this
+        broker delivering each phase's output; False if the stage crashed in phase
+        ``crash_phase`` (what it sent there is left in flight)."""
+        delivered = 0
+
+        async def deliver() -> None:
+            nonlocal delivered
+            delivered += 1
+            if delivered == crash_phase:
+                raise _Crash
             self.delivered()
-        return True
+
+        try:
+            run_batch(phases, deliver).send(None)  # never suspends: runs to its end at once
+        except StopIteration:
+            return True
+        except _Crash:
+            return False
+        raise AssertionError("run_batch suspended")
 
     def recoverable(self, tp: tuple[str, int]) -> list[Record]:
         """What table recovery reads of a changelog partition."""
@@ -103,18 +121,22 @@ class CrashingBroker:
         self.delivered()
 
     def table(self, changelog: str) -> dict[bytes, bytes]:
-        """A table recovered from its changelog, as Faust's recovery rebuilds it."""
+        """A table recovered from its changelog, as the worker's recovery rebuilds it."""
         data: dict[bytes, bytes] = {}
+        versions: dict[bytes, int] = {}
         for (topic, partition), _ in sorted(self.logs.items()):
             if topic != changelog:
                 continue
-            for key, value, _ in self.recoverable((topic, partition)):
+            for key, value, headers in self.recoverable((topic, partition)):
                 assert key is not None
-                if value is None:
-                    data.pop(key, None)
-                else:
-                    data[key] = value
+                recover_record(data, versions, key, value, version_of(headers))
         return data
+
+    def write_row(self, changelog: str) -> Callable[[int, bytes, bytes | None, int], None]:
+        def write(partition: int, key: bytes, value: bytes | None, version: int) -> None:
+            self.send(changelog, partition, key, value, (version_header(version),))
+
+        return write
 
     def entity_outputs(self, changelog: str) -> Outputs:
         n = self.partitions
@@ -130,7 +152,7 @@ class CrashingBroker:
         def dead_letter(key: bytes | None, value: bytes, headers: list[tuple[str, bytes]]) -> None:
             self.send(DEAD_LETTER, 0, key, value, tuple(headers))
 
-        return Outputs(lambda p, k, v: self.send(changelog, p, k, v), facts, watermark, dead_letter)
+        return Outputs(self.write_row(changelog), facts, watermark, dead_letter)
 
 
 @dataclass(frozen=True)
@@ -222,9 +244,7 @@ def run_entity_stage(
         return stage
 
     def step(stage: EntityStage, batch: list[InputMessage], crash_phase: int | None) -> bool:
-        return broker.phases(
-            [lambda: stage.process(batch), stage.release, stage.checkpoint], crash_phase
-        )
+        return broker.run_batch(stage.phases(batch), crash_phase)
 
     run_restarting(broker, inputs, plan, start, step)
 
@@ -244,22 +264,15 @@ def run_agency_stage(broker: CrashingBroker, config: KpiConfig, plan: Plan) -> A
     metrics = pipeline_metrics(CollectorRegistry())  # shared by every incarnation
 
     def start() -> AgencyStage:
-        stage = AgencyStage(
-            config,
-            broker.table(changelog),
-            lambda p, k, v: broker.send(changelog, p, k, v),
-            metrics,
-        )
+        stage = AgencyStage(config, broker.table(changelog), broker.write_row(changelog), metrics)
         for p in inputs:
             stage.load(p)
         return stage
 
-    def process(stage: AgencyStage, batch: list[InputMessage]) -> None:
-        stage.process_all((m.partition, m.key, m.value) for m in batch)
-        stage.write_rows()
-
     def step(stage: AgencyStage, batch: list[InputMessage], crash_phase: int | None) -> bool:
-        return broker.phases([lambda: process(stage, batch), stage.write_watermarks], crash_phase)
+        return broker.run_batch(
+            stage.phases([(m.partition, m.offset, m.key, m.value) for m in batch]), crash_phase
+        )
 
     return run_restarting(broker, inputs, plan, start, step)
 

@@ -15,20 +15,23 @@ AGENCY = b"TTH/STP"
 
 
 def stage() -> AgencyStage:
-    s = AgencyStage(CONFIG, {}, lambda p, k, v: None, pipeline_metrics(CollectorRegistry()))
+    s = AgencyStage(
+        CONFIG, {}, lambda p, k, v, version: None, pipeline_metrics(CollectorRegistry())
+    )
     s.load(0)
     return s
 
 
-def message(offset: int, *facts: list[object]) -> tuple[int, bytes, bytes]:
-    return 0, AGENCY, facts_message([("dossiers:0", offset, list(facts))])
+def message(offset: int, *facts: list[object]) -> tuple[int, int, bytes, bytes]:
+    """A facts message at ``offset`` with the facts of source offset ``offset``."""
+    return 0, offset, AGENCY, facts_message([("dossiers:0", offset, list(facts))])
 
 
 def test_a_facts_message_that_cannot_be_applied_is_counted_and_the_batch_goes_on() -> None:
     s = stage()
     s.process_all(
         [
-            (0, AGENCY, b"{not json"),
+            (0, 0, AGENCY, b"{not json"),
             message(1, ["drop_tables", ["TTH", "STP"]]),
             message(2, ["withdrawn", ["TTH", "STP"]]),
         ]

@@ -26,7 +26,7 @@ class Sink:
         self.facts: list[tuple[str, int, list[list[object]]]] = []
 
     def outputs(self) -> Outputs:
-        def write_row(partition: int, key: bytes, value: bytes | None) -> None:
+        def write_row(partition: int, key: bytes, value: bytes | None, version: int) -> None:
             pass  # the stage writes its store itself; the test decides what survives
 
         def send_facts(agency: str, value: bytes) -> None:

@@ -1,0 +1,80 @@
+"""Tables whose recovery keeps, per key, the row with the greatest version.
+
+Every changelog record the stages write carries a version header (codec.py): the input
+offset (entity tables) or facts offset (agency table) the row is the state after. A changelog is
+written by one owner at a time, except when an owner was frozen past its session timeout
+and wakes up as a zombie: until it learns that it lost its partitions, it may still send a
+batch's rows, and they land *after* the rows of the partition's new owner. Kafka fences
+such writes only with transactions, which the embedded broker lacks (BROKER-NOTES #3).
+Last-writer-wins recovery would then adopt the zombie's older rows; here an older version
+never replaces a newer one, tombstones included (a deleted key remembers its version, so a
+late stale row does not bring it back). Rows are a function of their input prefix, so two
+owners' rows of the same version are the same row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import faust
+from faust.stores import memory
+
+from .codec import recover_record, version_of
+
+__all__ = ["VersionedStore", "VersionedTable"]
+
+
+class VersionedStore(memory.Store):  # type: ignore[type-arg]
+    """Faust's memory store; changelog records are applied only if not older (see above)."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.versions: dict[Any, int] = {}
+
+    def apply_changelog_batch(
+        self,
+        batch: Iterable[Any],
+        to_key: Callable[[Any], Any],
+        to_value: Callable[[Any], Any],
+    ) -> None:
+        data, versions, partitions = self.data, self.versions, self._key_partition
+        for event in batch:
+            message = event.message
+            key = to_key(event.key)
+            value = None if message.value is None else to_value(event.value)
+            if recover_record(data, versions, key, value, version_of(message.headers)):
+                partitions[key] = message.partition
+
+
+class VersionedTable(faust.Table):  # type: ignore[type-arg]
+    """A table on a :class:`VersionedStore` (as ``Table._new_store_by_url`` builds one)."""
+
+    def _new_store(self) -> VersionedStore:
+        return VersionedStore(
+            "memory://",
+            self.app,
+            self,
+            table_name=self.name,
+            key_type=self.key_type,
+            key_serializer=self.key_serializer,
+            value_serializer=self.value_serializer,
+            value_type=self.value_type,
+            loop=self.loop,
+            options=self.options,
+        )
+
+    @classmethod
+    def create(cls, app: faust.App, name: str, partitions: int) -> VersionedTable:
+        """A table of bytes keys and values (Faust's changelog codec is then "raw")."""
+        table = cls(
+            app,
+            name=name,
+            default=None,
+            beacon=app.tables.beacon,
+            partitions=partitions,
+            key_type=bytes,
+            value_type=bytes,
+        )
+        app.tables.add(table)
+        return table
