@@ -74,7 +74,14 @@ class Settings(BaseSettings):
         timedelta(seconds=1),
         description="How often the worker commits input offsets (what a crash re-delivers).",
     )
-    http_port: int = Field(9108, ge=0, le=65535, description="Worker HTTP port for /metrics.")
+    http_port: int = Field(
+        9108, ge=0, le=65535, description="Worker HTTP port for /metrics, /healthz and /readyz."
+    )
+    stall_timeout: Duration = Field(
+        timedelta(minutes=2),
+        description="How long a worker may stay without partitions, in recovery, or with "
+        "input waiting and none processed, before it exits (status 3) to be restarted.",
+    )
 
     reference_file: Path | None = Field(
         None, description="Reference data (TOML); default: the packaged Thua Thien Hue file."

@@ -1,11 +1,14 @@
-"""``citypulse worker``: the Faust worker with /metrics, from settings."""
+"""``citypulse worker``: the Faust worker with /metrics, /healthz and /readyz, from settings.
+
+A worker that stays unassigned, recovering or stalled for longer than
+``CITYPULSE_STALL_TIMEOUT`` exits with status 3 (streams/liveness.py), for its supervisor to
+restart it.
+"""
 
 from __future__ import annotations
 
 import gc
 import logging
-
-from prometheus_client import start_http_server
 
 from . import bootstrap
 from .settings import Settings
@@ -28,6 +31,7 @@ def run_worker(settings: Settings) -> None:
     """Run until stopped (SIGINT/SIGTERM); /metrics on ``settings.http_port``."""
     import faust
 
+    from citypulse.streams import health
     from citypulse.streams.app import WorkerConfig, create_worker
 
     logging.basicConfig(
@@ -46,11 +50,15 @@ def run_worker(settings: Settings) -> None:
         commit_interval=settings.commit_interval.total_seconds(),
         credentials=bootstrap.faust_credentials(settings),
         data_dir=settings.data_dir,
+        stall_timeout=settings.stall_timeout.total_seconds(),
     )
     worker = create_worker(config, bootstrap.kpi_config(settings))
     gc.set_threshold(*GC_THRESHOLDS)
-    start_http_server(settings.http_port, registry=worker.registry)
-    log.info("citypulse worker: /metrics on http://0.0.0.0:%d/metrics", settings.http_port)
+    health.serve(settings.http_port, worker.registry, worker.liveness)
+    health.watchdog(worker.liveness)
+    log.info(
+        "citypulse worker: /metrics, /healthz, /readyz on http://0.0.0.0:%d", settings.http_port
+    )
     faust.Worker(
         worker.app, loglevel=settings.log_level, quiet=True, override_logging=False
     ).execute_from_commandline()

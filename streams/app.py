@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,10 +26,15 @@ from prometheus_client import CollectorRegistry
 
 from .agency_stage import AgencyStage
 from .batches import RecordBatches
+from .codec import version_header
 from .entity_stage import EntityStage, InputMessage, Outputs
-from .lag import ConsumerLag
+from .health import LivenessCollector
+from .lag import ConsumerLag, unread
+from .liveness import Liveness
 from .metrics import KpiCollector, pipeline_metrics
+from .protocol import run_batch
 from .transport import App
+from .versioned_store import VersionedTable
 
 __all__ = ["Worker", "WorkerConfig", "create_worker"]
 
@@ -51,6 +57,8 @@ class WorkerConfig:
     max_batch_bytes: int = 512 * 1024
     session_timeout: float = 10.0
     commit_interval: float = 1.0
+    #: how long the worker may be unassigned, recovering or stalled before it gives up
+    stall_timeout: float = 120.0
     credentials: Any = None  # faust.SASLCredentials / SSLCredentials
     data_dir: Path = field(default_factory=lambda: Path(tempfile.gettempdir()) / "citypulse")
     faust_options: Mapping[str, Any] = field(default_factory=dict)
@@ -62,7 +70,9 @@ class Worker:
     registry: CollectorRegistry
     entity_stages: dict[str, EntityStage]
     agency_stage: AgencyStage
+    liveness: Liveness
     latest_report: list[KpiReport] = field(default_factory=list)
+    processed: int = 0  # input and facts messages handled (what liveness calls progress)
 
     def report(self) -> KpiReport:
         if self.latest_report:
@@ -87,6 +97,9 @@ def create_worker(
         "topic_allow_declare": True,
         "datadir": config.data_dir / f"{config.app_id}-data",
         "producer_max_batch_size": config.max_batch_bytes,
+        # a standby's copy is never used: an in-memory table is recovered from the start of
+        # its changelog whenever a partition becomes active (faust's memory store)
+        "table_standby_replicas": 0,
     }
     if config.credentials is not None:
         options["broker_credentials"] = config.credentials
@@ -101,11 +114,8 @@ def create_worker(
     }
     facts = app.topic(config.facts_topic, partitions=config.partitions, internal=True, **raw)
 
-    def table(name: str) -> Any:
-        # bytes keys and values: Faust's changelog codec is then "raw" (our JSON inside)
-        return app.Table(
-            name, default=None, partitions=config.partitions, key_type=bytes, value_type=bytes
-        )
+    def table(name: str) -> VersionedTable:
+        return VersionedTable.create(app, name, config.partitions)
 
     def producer() -> AIOKafkaProducer:
         # Faust's own aiokafka producer (its settings, credentials and lifecycle)
@@ -114,8 +124,8 @@ def create_worker(
     def outputs(out: RecordBatches, changelog: str) -> Outputs:
         """Outputs of one stage, queued in ``out``; the stage's agent sends them."""
 
-        def write_row(partition: int, key: bytes, value: bytes | None) -> None:
-            out.add(changelog, partition, key, value)
+        def write_row(partition: int, key: bytes, value: bytes | None, version: int) -> None:
+            out.add(changelog, partition, key, value, (version_header(version),))
 
         def send_facts(agency: str, value: bytes) -> None:
             out.add(config.facts_topic, None, agency.encode(), value)
@@ -158,18 +168,14 @@ def create_worker(
 
     def entity_agent(stage: EntityStage, out: RecordBatches) -> Callable[[Any], Any]:
         async def agent(stream: Any) -> None:
-            # Each phase's output is delivered before the next phase (entity_stage.py), and
-            # the batch is acknowledged (its offsets committable) only after the last one.
+            # take_events acknowledges a batch once this body is done with it
             async for events in stream.take_events(config.batch_size, within=config.batch_within):
-                stage.process(
+                batch = [
                     InputMessage(e.message.partition, e.message.offset, e.key, e.value)
                     for e in events
-                )
-                await out.send()
-                stage.release()
-                await out.send()
-                stage.checkpoint()
-                await out.send()
+                ]
+                await run_batch(stage.phases(batch), out.send)
+                worker.processed += len(batch)
 
         return agent
 
@@ -178,10 +184,31 @@ def create_worker(
             entity_agent(stage, stage_out[name])
         )
 
-    worker = Worker(app, registry, stages, agency_stage)
+    liveness = Liveness(config.stall_timeout, time.monotonic())
+    worker = Worker(app, registry, stages, agency_stage, liveness)
     registry.register(KpiCollector(worker.report))
     lag = ConsumerLag(stages.keys())
     registry.register(lag)
+    registry.register(LivenessCollector(liveness))
+    read_topics = (*stages, config.facts_topic)
+
+    async def observe() -> None:
+        """What liveness.py judges the worker by, once a second."""
+        consumer = app.consumer
+        unread_now = unread(consumer, read_topics)
+        try:
+            assigned = any(tp.topic in read_topics for tp in consumer.assignment())
+        except Exception:  # not started yet
+            assigned = False
+        liveness.observe(
+            time.monotonic(),
+            assigned=assigned,
+            recovering=app.rebalancing or app.in_recovery,
+            lag=1 if unread_now is None else sum(unread_now.values()),
+            processed=worker.processed,
+        )
+
+    app.timer(1.0)(observe)
 
     async def publish_report() -> None:
         """Refresh the report /metrics serves (built here, in the event loop, not by the
@@ -198,11 +225,9 @@ def create_worker(
 
     async def agencies(stream: Any) -> None:
         async for events in stream.take_events(config.batch_size, within=config.batch_within):
-            agency_stage.process_all((e.message.partition, e.key, e.value) for e in events)
-            agency_stage.write_rows()
-            await agency_out.send()
-            agency_stage.write_watermarks()
-            await agency_out.send()
+            batch = [(e.message.partition, e.message.offset, e.key, e.value) for e in events]
+            await run_batch(agency_stage.phases(batch), agency_out.send)
+            worker.processed += len(batch)
             await publish_report()  # at once, not at the next tick: part of the latency
 
     app.agent(facts, name="citypulse.agencies")(agencies)

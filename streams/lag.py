@@ -17,9 +17,26 @@ from typing import Any
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-__all__ = ["ConsumerLag"]
+__all__ = ["ConsumerLag", "unread"]
 
 log = logging.getLogger(__name__)
+
+
+def unread(consumer: Any, topics: Iterable[str]) -> dict[str, int] | None:
+    """Messages of ``topics`` assigned to this worker and not read yet, per topic; None if the
+    consumer cannot tell now (not started, or mid-rebalance)."""
+    per_topic = dict.fromkeys(topics, 0)
+    try:
+        read = consumer._read_offset  # Faust's last offset read, per partition
+        for tp in consumer.assignment():
+            if tp.topic in per_topic:
+                highwater, last = consumer.highwater(tp), read.get(tp)
+                if highwater is not None and last is not None:
+                    per_topic[tp.topic] += max(0, int(highwater) - (int(last) + 1))
+    except Exception:
+        log.debug("consumer lag unavailable", exc_info=True)
+        return None
+    return per_topic
 
 
 class ConsumerLag(Collector):
@@ -28,18 +45,9 @@ class ConsumerLag(Collector):
         self.latest: dict[str, int] = dict.fromkeys(self.topics, 0)
 
     def refresh(self, consumer: Any) -> None:
-        per_topic = dict.fromkeys(self.topics, 0)
-        try:
-            read = consumer._read_offset  # Faust's last offset read, per partition
-            for tp in consumer.assignment():
-                if tp.topic in per_topic:
-                    highwater, last = consumer.highwater(tp), read.get(tp)
-                    if highwater is not None and last is not None:
-                        per_topic[tp.topic] += max(0, int(highwater) - (int(last) + 1))
-        except Exception:  # not started, or mid-rebalance: keep the previous figures
-            log.debug("consumer lag unavailable", exc_info=True)
-            return
-        self.latest = per_topic
+        per_topic = unread(consumer, self.topics)
+        if per_topic is not None:  # else keep the previous figures
+            self.latest = per_topic
 
     def describe(self) -> list[GaugeMetricFamily]:
         return [self._family()]
