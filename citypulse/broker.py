@@ -113,6 +113,12 @@ class EmbeddedBroker:
             raise BrokerError(f"the embedded broker exited with {self._process.returncode}")
         return self
 
+    def send_signal(self, sig: int) -> None:
+        """E.g. SIGSTOP / SIGCONT: a broker that stops answering, for liveness tests."""
+        if self._process is None:
+            raise BrokerError("the embedded broker is not running")
+        self._process.send_signal(sig)
+
     def stop(self, timeout: float = 5.0) -> None:
         process, self._process = self._process, None
         if process is None or process.poll() is not None:

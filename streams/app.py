@@ -33,7 +33,7 @@ from .lag import ConsumerLag, unread
 from .liveness import Liveness
 from .metrics import KpiCollector, pipeline_metrics
 from .protocol import run_batch
-from .transport import App
+from .transport import App, last_fetch_age
 from .versioned_store import VersionedTable
 
 __all__ = ["Worker", "WorkerConfig", "create_worker"]
@@ -200,9 +200,11 @@ def create_worker(
             assigned = any(tp.topic in read_topics for tp in consumer.assignment())
         except Exception:  # not started yet
             assigned = False
+        fetched_ago = last_fetch_age(consumer, read_topics, time.time() * 1000)
         liveness.observe(
             time.monotonic(),
             assigned=assigned,
+            connected=fetched_ago is None or fetched_ago < config.session_timeout,
             recovering=app.rebalancing or app.in_recovery,
             lag=1 if unread_now is None else sum(unread_now.values()),
             processed=worker.processed,

@@ -6,6 +6,8 @@ has lasted longer than ``bound`` seconds (CITYPULSE_STALL_TIMEOUT):
 
 * no assignment (a group that never settles: BROKER-NOTES #7; or more workers than
   partitions);
+* disconnected: the broker has not answered a fetch for a session timeout (down, frozen,
+  unreachable);
 * rebalancing or recovering (a recovery that never ends);
 * stalled: input waiting (lag > 0) and nothing processed;
 * not observed at all (the event loop is blocked), judged by :meth:`Liveness.stuck` from
@@ -28,6 +30,7 @@ __all__ = ["Liveness", "State"]
 class State(StrEnum):
     STARTING = "starting"
     UNASSIGNED = "unassigned"
+    DISCONNECTED = "disconnected"
     RECOVERING = "recovering"
     RUNNING = "running"
     STALLED = "stalled"
@@ -48,18 +51,27 @@ class Liveness:
         self.since = self.observed = self.last_progress = self.now
 
     def observe(
-        self, now: float, *, assigned: bool, recovering: bool, lag: int, processed: int
+        self,
+        now: float,
+        *,
+        assigned: bool,
+        recovering: bool,
+        lag: int,
+        processed: int,
+        connected: bool = True,
     ) -> State:
         """Record what the worker looks like at ``now``; its state."""
         with self._lock:
             progressed = processed != self.processed or lag == 0
             self.processed = processed
-            if progressed and assigned and not recovering:
+            if progressed and assigned and connected and not recovering:
                 self.last_progress = now
             if recovering:
                 state = State.RECOVERING
             elif not assigned:
                 state = State.UNASSIGNED
+            elif not connected:
+                state = State.DISCONNECTED
             elif now - self.last_progress > min(self.bound, 10.0):
                 state = State.STALLED  # reported early; fatal only after ``bound``
             else:

@@ -33,14 +33,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine, Mapping
+from collections.abc import Coroutine, Iterable, Mapping
 from typing import Any, ClassVar, cast
 
 import faust
 from faust.transport.drivers import aiokafka as driver
 from mode.services import WaitResults
 
-__all__ = ["FETCH_MAX_WAIT_MS", "App", "finish", "first_step", "true_end_offsets"]
+__all__ = [
+    "FETCH_MAX_WAIT_MS",
+    "App",
+    "finish",
+    "first_step",
+    "last_fetch_age",
+    "true_end_offsets",
+]
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +126,23 @@ def _waits_on(coro: Any, event: asyncio.Event) -> bool:
         and coro.cr_code is asyncio.Event.wait.__code__
         and frame.f_locals.get("self") is event
     )
+
+
+def last_fetch_age(consumer: Any, topics: Iterable[str], now_ms: float) -> float | None:
+    """Seconds since the broker last answered a fetch for any partition of ``topics``
+    assigned to a Faust ``consumer``; None if none is assigned or none was fetched yet. An
+    idle worker's fetches are answered every FETCH_MAX_WAIT_MS; a broker that stopped
+    answering lets this grow."""
+    try:
+        reader = consumer._thread._ensure_consumer()
+        wanted = set(topics)
+        stamps = [
+            reader.last_poll_timestamp(tp) for tp in reader.assignment() if tp.topic in wanted
+        ]
+    except Exception:  # not started, or mid-rebalance
+        return None
+    known = [t for t in stamps if t is not None]
+    return (now_ms - max(known)) / 1000 if known else None
 
 
 class _ConsumerThread(driver.AIOKafkaConsumerThread):

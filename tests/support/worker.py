@@ -7,6 +7,8 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 from types import TracebackType
 
@@ -35,6 +37,16 @@ class WorkerProcess:
     def metrics(self) -> str | None:
         try:
             return scrape(self.port)
+        except OSError:
+            return None
+
+    def probe(self, path: str) -> int | None:
+        """The HTTP status of ``path`` (``/readyz``, ``/healthz``); None if nothing answers."""
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=5) as r:
+                return int(r.status)
+        except urllib.error.HTTPError as e:
+            return int(e.code)
         except OSError:
             return None
 

@@ -14,14 +14,16 @@ from prometheus_client import CollectorRegistry
 BOUND = 120.0
 
 
-def observed(
-    steps: list[tuple[float, bool, bool, int, int]], bound: float = BOUND
-) -> tuple[Liveness, list[State]]:
-    """(time, assigned, recovering, lag, processed) observations from time 0."""
+Step = tuple[float, bool, bool, int, int] | tuple[float, bool, bool, int, int, bool]
+
+
+def observed(steps: list[Step], bound: float = BOUND) -> tuple[Liveness, list[State]]:
+    """(time, assigned, recovering, lag, processed[, connected]) observations from time 0."""
     live = Liveness(bound, 0.0)
-    states = [
-        live.observe(t, assigned=a, recovering=r, lag=lag, processed=n) for t, a, r, lag, n in steps
-    ]
+    states = []
+    for t, a, r, lag, n, *connected in steps:
+        c = connected[0] if connected else True
+        states.append(live.observe(t, assigned=a, recovering=r, lag=lag, processed=n, connected=c))
     return live, states
 
 
@@ -42,12 +44,16 @@ def observed(
         # a recovery that never ends
         ([(1, True, True, 0, 0), (60, True, True, 0, 0)], State.RECOVERING, 122, "recovering"),
         ([(1, True, True, 0, 0), (60, True, True, 0, 0)], State.RECOVERING, 120, None),
+        # the broker stopped answering fetches
+        ([(1, True, False, 0, 0), (20, True, False, 0, 0, False), (140, True, False, 0, 0, False)],
+         State.DISCONNECTED, 141, "disconnected"),
+        ([(1, True, False, 0, 0), (20, True, False, 0, 0, False)], State.DISCONNECTED, 139, None),
         # nobody observed it since time 1: its event loop is blocked
         ([(1, True, False, 0, 0)], State.RUNNING, 122, "not observed"),
     ],
 )  # fmt: skip
 def test_states_and_when_a_worker_is_stuck(
-    steps: list[tuple[float, bool, bool, int, int]],
+    steps: list[Step],
     state: State,
     stuck_at: float,
     reason: str | None,

@@ -1,0 +1,58 @@
+"""A worker whose broker stops answering says so on /readyz, then exits for a restart."""
+
+from __future__ import annotations
+
+import signal
+import time
+from pathlib import Path
+
+import pytest
+from citypulse.producers.profile import SimulationConfig
+from citypulse.producers.simulator import Simulator
+from citypulse.schemas import load_reference
+from citypulse.streams.health import EXIT_STUCK
+from citypulse.tests.support.pipeline import new_setup, publish
+from citypulse.tests.support.worker import WorkerProcess
+
+from citypulse.broker import EmbeddedBroker
+
+pytestmark = pytest.mark.integration
+
+STALL_TIMEOUT = 15.0
+
+
+def wait_for(what: str, check: object, timeout: float, worker: WorkerProcess) -> float:
+    deadline = time.monotonic() + timeout
+    while not check():  # type: ignore[operator]
+        assert time.monotonic() < deadline, f"{what} after {timeout:.0f} s:\n{worker.log_tail()}"
+        time.sleep(0.2)
+    return time.monotonic()
+
+
+def test_a_worker_whose_broker_freezes_turns_unready_then_exits_to_be_restarted(
+    tmp_path: Path,
+) -> None:
+    with EmbeddedBroker(log_dir=tmp_path) as broker:  # its own: this test freezes it
+        setup = new_setup(broker, "wedge.", tmp_path)
+        publish(broker, setup, Simulator(load_reference(), SimulationConfig(seed=5)).take(2000))
+        env = {**setup.env, "CITYPULSE_STALL_TIMEOUT": str(STALL_TIMEOUT)}
+        worker = WorkerProcess(env, tmp_path / "worker.log").start()
+        try:
+            wait_for("not ready", lambda: worker.probe("/readyz") == 200, 90, worker)
+            assert worker.probe("/healthz") == 200
+            broker.send_signal(signal.SIGSTOP)
+            frozen = time.monotonic()
+            unready = wait_for("still ready", lambda: worker.probe("/readyz") == 503, 60, worker)
+            assert worker.process is not None
+            exited = wait_for(
+                "still running", lambda: worker.process.poll() is not None, 90, worker
+            )
+            assert worker.process.returncode == EXIT_STUCK, worker.log_tail()
+            assert "worker stuck" in worker.log_tail()
+            # unready once the session is lost; gone a stall timeout after that
+            assert unready - frozen < 40
+            assert STALL_TIMEOUT <= exited - unready < STALL_TIMEOUT + 30
+        finally:
+            broker.send_signal(signal.SIGCONT)
+            if worker.process is not None and worker.process.poll() is None:
+                worker.kill()
