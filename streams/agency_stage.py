@@ -52,8 +52,11 @@ class AgencyStage:
         store: MutableMapping[bytes, bytes],
         write_row: Callable[[int, bytes, bytes | None, int], None],
         metrics: PipelineMetrics | None = None,
+        topic: str = "citypulse.agency-facts",
     ) -> None:
+        """``topic``: the facts topic's name (for the metrics)."""
         self.config = config
+        self.topic = topic
         self.store = store
         self.write_row = write_row
         self.metrics = metrics
@@ -61,6 +64,8 @@ class AgencyStage:
         self.rows: dict[str, AgencyRow] = {}
         self.watermarks: dict[int, dict[str, float]] = {}
         self.loaded: set[int] = set()
+        #: per facts partition, the last offset whose effects are in this stage's rows
+        self.handled: dict[int, int] = {}
         self._dirty: dict[str, int] = {}  # agency rows changed since write_rows: version
         self._touched: dict[int, int] = {}  # partitions written since write_watermarks: version
 
@@ -72,7 +77,9 @@ class AgencyStage:
             if data_partition != partition:
                 continue
             if key.startswith(WATERMARK_PREFIX):
-                self.watermarks[partition] = loads(raw)["wm"]
+                mark = loads(raw)
+                self.watermarks[partition] = mark["wm"]
+                self.handled[partition] = mark.get("o", -1)
             else:
                 row = AgencyRow.decode(raw)
                 self.rows[key.decode()] = row
@@ -82,6 +89,7 @@ class AgencyStage:
         for p in partitions:
             self.loaded.discard(p)
             self.watermarks.pop(p, None)
+            self.handled.pop(p, None)
             for key in [k for k, row in self.rows.items() if row.partition == p]:
                 row = self.rows.pop(key)
                 self.book.aggregates.pop((row.aggregate.province, row.aggregate.agency), None)
@@ -120,13 +128,22 @@ class AgencyStage:
         if partition not in self.loaded:
             log.warning("facts[%d]: message before the partition was loaded", partition)
             self.load(partition)
+        handled = self.handled.get(partition, -1)
+        if offset > handled + 1 and handled >= 0:
+            log.error(
+                "facts[%d]: offsets %d..%d were never handled: messages lost",
+                partition, handled + 1, offset - 1,
+            )  # fmt: skip
+            if self.metrics is not None:
+                self.metrics.skipped.labels(self.topic).inc(offset - handled - 1)
+        self.handled[partition] = max(handled, offset)
+        self._touched[partition] = max(offset, self._touched.get(partition, offset))
         message = loads(value)
         if "wm" in message:
             known = self.watermarks.setdefault(partition, {})
             for source, t in message["wm"].items():
                 if t > known.get(source, float("-inf")):
                     known[source] = t
-            self._touched[partition] = max(offset, self._touched.get(partition, offset))
             return
         if key is None:
             log.warning("facts message without a key on partition %d: ignored", partition)
@@ -151,8 +168,7 @@ class AgencyStage:
             row = self.rows.get(name)
             if row is not None:  # else revoked meanwhile
                 self._write(row.partition, name.encode(), row.encode(), version)
-                touched = self._touched.get(row.partition, version)
-                self._touched[row.partition] = max(touched, version)
+
         self._dirty.clear()
 
     def write_watermarks(self) -> None:
@@ -161,7 +177,7 @@ class AgencyStage:
         for partition, version in sorted(self._touched.items()):
             if partition in self.loaded:
                 known = self.watermarks.get(partition, {})
-                value = dumps({"p": partition, "wm": known})
+                value = dumps({"p": partition, "wm": known, "o": version})
                 self._write(partition, WATERMARK_PREFIX + str(partition).encode(), value, version)
         self._touched.clear()
 

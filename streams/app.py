@@ -9,10 +9,12 @@ record batch per partition (batches.py), not as one Faust message per record.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -33,7 +35,7 @@ from .lag import ConsumerLag, unread
 from .liveness import Liveness
 from .metrics import KpiCollector, pipeline_metrics
 from .protocol import run_batch
-from .transport import App, last_fetch_age
+from .transport import App, last_fetch_age, withhold
 from .versioned_store import VersionedTable
 
 __all__ = ["Worker", "WorkerConfig", "create_worker"]
@@ -80,12 +82,36 @@ class Worker:
         return KpiReport(None, "", {}, {}, ())
 
 
+#: the exit status of a worker whose output could not be delivered (retries exhausted)
+EXIT_UNDELIVERED = 4
+
+
+async def guarded(batch: Awaitable[None], events: Sequence[Any]) -> None:
+    """Run a batch; if it is cut short, none of its input offsets may be committed.
+
+    Cancelled (the worker stops): its offsets are withheld and the stop goes on. Failed (the
+    broker refused the output for good): the process exits, since its in-memory state is now
+    ahead of what is durable; its supervisor restarts it and it recovers from the changelogs.
+    """
+    try:
+        await batch
+    except asyncio.CancelledError:
+        withhold(events)
+        raise
+    except Exception:
+        withhold(events)
+        log.critical("a batch's output could not be delivered: exiting", exc_info=True)
+        logging.shutdown()
+        os._exit(EXIT_UNDELIVERED)
+
+
 def create_worker(
     config: WorkerConfig, kpi: KpiConfig, registry: CollectorRegistry | None = None
 ) -> Worker:
     registry = registry or CollectorRegistry()
     config.data_dir.mkdir(parents=True, exist_ok=True)  # Faust creates only the last level
     metrics = pipeline_metrics(registry, (config.dossier_topic, config.document_topic))
+    metrics.skipped.labels(config.facts_topic)
     options: dict[str, Any] = {
         "store": "memory://",
         "topic_partitions": config.partitions,
@@ -148,6 +174,7 @@ def create_worker(
         agency_table.data,
         outputs(agency_out, agency_table.changelog_topic.get_topic_name()).write_row,
         metrics,
+        config.facts_topic,
     )
     stages: dict[str, EntityStage] = {}
     stage_out: dict[str, RecordBatches] = {}
@@ -174,7 +201,7 @@ def create_worker(
                     InputMessage(e.message.partition, e.message.offset, e.key, e.value)
                     for e in events
                 ]
-                await run_batch(stage.phases(batch), out.send)
+                await guarded(run_batch(stage.phases(batch), out.send), events)
                 worker.processed += len(batch)
 
         return agent
@@ -228,7 +255,7 @@ def create_worker(
     async def agencies(stream: Any) -> None:
         async for events in stream.take_events(config.batch_size, within=config.batch_within):
             batch = [(e.message.partition, e.message.offset, e.key, e.value) for e in events]
-            await run_batch(agency_stage.phases(batch), agency_out.send)
+            await guarded(run_batch(agency_stage.phases(batch), agency_out.send), events)
             worker.processed += len(batch)
             await publish_report()  # at once, not at the next tick: part of the latency
 

@@ -6,7 +6,7 @@
 - agency row (``agencies``): ``{"p": facts partition, "agg": aggregate, "m": {source: offset}}``
   with ``m`` the last source offset applied to this agency, per source partition;
 - watermark row (``agencies``, key ``~wm/<p>``): ``{"p": facts partition, "wm": {source:
-  stream time}}``;
+  stream time}, "o": last facts offset handled}``;
 - checkpoint row (``entities-<flow>``, key ``~cp/<p>``): ``{"p": input partition, "cp":
   [last input offset fully handled, stream time after it]}``;
 - facts message (``citypulse.agency-facts``, keyed by ``province/agency``):

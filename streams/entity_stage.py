@@ -174,6 +174,9 @@ class EntityStage:
                 if self.metrics is not None:  # fully handled before a restart or rebalance
                     self.metrics.redelivered.labels(self.topic).inc()
                 continue
+            handled = max(part.processed, part.checkpoint)
+            if message.offset > handled + 1 and handled >= 0:
+                self._skipped(message.partition, handled, message.offset)
             touched.add(message.partition)
             part.processed = max(part.processed, message.offset)
             self._one(message, part, now, dirty, by_agency)
@@ -321,6 +324,15 @@ class EntityStage:
             grouped["/".join(fact[1])].append(fact)
         for agency, agency_facts in grouped.items():
             by_agency[agency].append((source, offset, agency_facts))
+
+    def _skipped(self, partition: int, handled: int, offset: int) -> None:
+        """Offsets ``handled + 1 .. offset - 1`` will never reach this stage: lost input."""
+        log.error(
+            "%s[%d]: offsets %d..%d were never handled (next after %d is %d): messages lost",
+            self.topic, partition, handled + 1, offset - 1, handled, offset,
+        )  # fmt: skip
+        if self.metrics is not None:
+            self.metrics.skipped.labels(self.topic).inc(offset - handled - 1)
 
     def _reject(self, message: InputMessage, reason: str, detail: str) -> None:
         headers = [

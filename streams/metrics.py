@@ -215,6 +215,7 @@ class PipelineMetrics(NamedTuple):
     late: Counter
     conflict: Counter
     facts_inconsistent: Counter
+    skipped: Counter
     stream_time: Gauge
     lag: Histogram
 
@@ -266,6 +267,14 @@ def pipeline_metrics(registry: CollectorRegistry, topics: Iterable[str] = ()) ->
             ["reason"],
             registry=registry,
         ),
+        skipped=Counter(
+            "citypulse_offsets_skipped",
+            "Offsets of an input or facts partition that the worker jumped over without handling "
+            "them: messages lost (committed unprocessed, or state lost in a recovery). Always 0 "
+            "unless there is a bug.",
+            ["topic"],
+            registry=registry,
+        ),
         stream_time=Gauge(
             "citypulse_stream_time_seconds",
             "Stream time (largest occurred_at), unix s.",
@@ -285,6 +294,12 @@ def pipeline_metrics(registry: CollectorRegistry, topics: Iterable[str] = ()) ->
     for topic in topics:
         for reason in get_args(InvalidReason):
             metrics.invalid.labels(topic, reason)
-        for counter in (metrics.duplicate, metrics.redelivered, metrics.late, metrics.conflict):
+        for counter in (
+            metrics.duplicate,
+            metrics.redelivered,
+            metrics.late,
+            metrics.conflict,
+            metrics.skipped,
+        ):
             counter.labels(topic)
     return metrics

@@ -47,6 +47,7 @@ __all__ = [
     "first_step",
     "last_fetch_age",
     "true_end_offsets",
+    "withhold",
 ]
 
 log = logging.getLogger(__name__)
@@ -126,6 +127,19 @@ def _waits_on(coro: Any, event: asyncio.Event) -> bool:
         and coro.cr_code is asyncio.Event.wait.__code__
         and frame.f_locals.get("self") is event
     )
+
+
+def withhold(events: Iterable[Any]) -> None:
+    """Keep the offsets of a batch that was cut short from ever being committed.
+
+    ``take_events`` acknowledges a batch on its way out, also when the agent's body raised
+    or was cancelled (Faust cancels agents when it stops): its offsets would be committed
+    although its phases did not all run. A message marked acknowledged here skips Faust's
+    ack bookkeeping, so its offset never becomes committable, and the hole it leaves keeps
+    every later offset of its partition from being committed too: the batch is delivered
+    again, to this worker's successor."""
+    for event in events:
+        event.message.acked = True
 
 
 def last_fetch_age(consumer: Any, topics: Iterable[str], now_ms: float) -> float | None:

@@ -34,7 +34,7 @@ from citypulse.streams.agency_stage import AgencyStage
 from citypulse.streams.codec import recover_record, version_header, version_of
 from citypulse.streams.entity_stage import EntityStage, InputMessage, Outputs
 from citypulse.streams.kpi import KpiConfig
-from citypulse.streams.metrics import pipeline_metrics
+from citypulse.streams.metrics import PipelineMetrics, pipeline_metrics
 from citypulse.streams.protocol import Phases, run_batch
 from prometheus_client import CollectorRegistry
 
@@ -231,13 +231,19 @@ def run_entity_stage(
     config: KpiConfig,
     inputs: dict[int, list[InputMessage]],
     plan: Plan,
+    metrics: PipelineMetrics,
 ) -> None:
     """Run stage 1 over ``inputs`` to the end, crashing and restarting as planned."""
     changelog = f"{topic}-changelog"
 
     def start() -> EntityStage:
         stage = EntityStage(
-            topic, contract, config, broker.table(changelog), broker.entity_outputs(changelog)
+            topic,
+            contract,
+            config,
+            broker.table(changelog),
+            broker.entity_outputs(changelog),
+            metrics,
         )
         for p in inputs:
             stage.load(p)
@@ -249,7 +255,9 @@ def run_entity_stage(
     run_restarting(broker, inputs, plan, start, step)
 
 
-def run_agency_stage(broker: CrashingBroker, config: KpiConfig, plan: Plan) -> AgencyStage:
+def run_agency_stage(
+    broker: CrashingBroker, config: KpiConfig, plan: Plan, metrics: PipelineMetrics
+) -> AgencyStage:
     """Run stage 2 over the durable facts, crashing and restarting as planned; the survivor."""
     changelog = "agencies-changelog"
     inputs = {
@@ -260,8 +268,6 @@ def run_agency_stage(broker: CrashingBroker, config: KpiConfig, plan: Plan) -> A
         ]
         for p in range(broker.partitions)
     }
-
-    metrics = pipeline_metrics(CollectorRegistry())  # shared by every incarnation
 
     def start() -> AgencyStage:
         stage = AgencyStage(config, broker.table(changelog), broker.write_row(changelog), metrics)
@@ -301,11 +307,23 @@ def run_with_crashes(
     ``"agencies"``). Returns the final agency stage, the broker and the inputs."""
     broker = CrashingBroker(rng, partitions, hides_newest_batch=hides_newest_batch)
     inputs = inputs_of(messages, partitions)
+    metrics = pipeline_metrics(CollectorRegistry())  # shared by every stage and incarnation
     for contract, by_partition in inputs.items():
-        run_entity_stage(
-            broker, contract, contract, config, by_partition, plans.get(contract, Plan(()))
-        )
-    return run_agency_stage(broker, config, plans.get("agencies", Plan(()))), broker, inputs
+        plan = plans.get(contract, Plan(()))
+        run_entity_stage(broker, contract, contract, config, by_partition, plan, metrics)
+    agencies = run_agency_stage(broker, config, plans.get("agencies", Plan(())), metrics)
+    return agencies, broker, inputs
+
+
+def skipped_offsets(stage: AgencyStage) -> float:
+    """``citypulse_offsets_skipped_total`` over every stage and incarnation of a run."""
+    assert stage.metrics is not None
+    return sum(
+        sample.value
+        for family in stage.metrics.skipped.collect()
+        for sample in family.samples
+        if sample.name.endswith("_total")
+    )
 
 
 def inconsistent_facts(stage: AgencyStage) -> dict[str, float]:

@@ -26,6 +26,7 @@ from citypulse.tests.support.durability import (
     inconsistent_facts,
     inputs_of,
     run_with_crashes,
+    skipped_offsets,
 )
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -64,6 +65,7 @@ def check(plans: dict[str, Plan], seed: int, hides_newest_batch: bool = False) -
     got = normalised(report.to_dict())
     assert first_difference(got, EXPECTED) is None, first_difference(got, EXPECTED)
     assert inconsistent_facts(stage) == dict.fromkeys(FACT_INCONSISTENCIES, 0.0)
+    assert skipped_offsets(stage) == 0
     dead: dict[tuple[str, int, int], str] = {}
     for _, value, headers in broker.logs[(DEAD_LETTER, 0)]:
         assert value is not None
