@@ -243,6 +243,25 @@ def rule_groups() -> dict[str, Any]:
             "The agency stage skipped facts that contradict an agency's state: a citypulse "
             "bug or a lost message. Some agency's open or undelivered counts may be off.",
         ),
+        _pipeline_alert(
+            "CitypulseOffsetsSkipped",
+            "sum by (instance, topic) (increase(citypulse_offsets_skipped_total[10m])) > 0",
+            "0m",
+            "critical",
+            "{{ $labels.instance }}: messages of {{ $labels.topic }} were never processed",
+            "A worker jumped over offsets it had not handled: events lost (committed "
+            "unprocessed, or state lost in a recovery). The KPIs undercount.",
+        ),
+        _pipeline_alert(
+            "CitypulseWorkerNotRunning",
+            'max by (instance, state) (citypulse_worker_state{state!="running"}) == 1',
+            "1m",
+            "warning",
+            "citypulse worker {{ $labels.instance }} is {{ $labels.state }}",
+            "The worker has no partitions, is rebalancing or recovering, lost its broker, or "
+            "has input waiting and processes none. It exits by itself after "
+            "CITYPULSE_STALL_TIMEOUT (2 min) for its supervisor to restart it.",
+        ),
     ]
     return {
         "groups": [
