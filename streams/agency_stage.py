@@ -70,7 +70,9 @@ class AgencyStage:
         self._touched: dict[int, int] = {}  # partitions written since write_watermarks: version
 
     def load(self, partition: int) -> None:
-        """Adopt the rows the table recovered for a newly assigned facts partition."""
+        """Adopt the rows the table holds for a facts partition (replacing what this stage
+        held of it)."""
+        self.revoke([partition])
         self.loaded.add(partition)
         for key, raw in list(self.store.items()):
             data_partition = loads(raw)["p"]
@@ -192,9 +194,20 @@ class AgencyStage:
                 merged[source] = max(t, merged.get(source, t))
         return merged
 
+    def settle(self) -> None:
+        """Count as late the pending resolutions whose acceptance can no longer come, each by
+        the watermarks of its own facts partition only. A watermark follows, in its facts
+        partition, every fact its source emitted before it; another partition's watermarks
+        may be ahead of this one's facts (consumed faster, or owned longer), and settling by
+        them made the verdict depend on timing and on the assignment."""
+        lateness = self.config.allowed_lateness
+        for row in self.rows.values():
+            row.aggregate.settle(self.watermarks.get(row.partition, {}), lateness)
+
     def report(self) -> KpiReport | None:
         """The KPIs of the agencies this worker owns, at the largest stream time it knows."""
         times = self.stream_times()
         if not times:
             return None
-        return build_report(self.book, max(times.values()), times)
+        self.settle()
+        return build_report(self.book, max(times.values()))

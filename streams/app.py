@@ -269,13 +269,18 @@ def create_worker(
     app.on_partitions_revoked.connect(on_revoked)  # type: ignore[arg-type]
 
     async def on_rebalance_complete(sender: Any, **kwargs: Any) -> None:
-        """Adopt the agency rows recovered for our facts partitions. Only now: Faust sends
-        this once table recovery is over; reading the table earlier would adopt a partial
-        state and later writes would overwrite the recovered rows."""
+        """Adopt the rows recovered for every partition assigned to us, again each time.
+
+        Only now: Faust sends this once table recovery is over; reading the table earlier
+        would adopt a partial state. And every time, not only for partitions not adopted yet:
+        a recovery cut short by the next rebalance also ends with this signal (Faust 0.15),
+        with the store half read, and the next, complete recovery sends it again. A stage
+        writes every row to the store as it goes, so adopting the store again is always
+        safe."""
         for tp in app.assignor.assigned_actives():
-            if tp.topic == config.facts_topic and tp.partition not in agency_stage.loaded:
+            if tp.topic == config.facts_topic:
                 agency_stage.load(tp.partition)
-            elif tp.topic in stages and tp.partition not in stages[tp.topic].partitions:
+            elif tp.topic in stages:
                 stages[tp.topic].load(tp.partition)
 
     app.on_rebalance_complete.connect(on_rebalance_complete)  # type: ignore[arg-type]

@@ -120,7 +120,8 @@ class EntityStage:
         return part
 
     def load(self, partition: int) -> _Partition:
-        """Adopt the rows recovered for ``partition`` (call once table recovery is over)."""
+        """Adopt the rows the table holds for ``partition`` (call once table recovery is
+        over), replacing what this stage held of it."""
         part = self.partitions[partition] = self._recover(partition)
         return part
 

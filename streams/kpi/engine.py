@@ -157,7 +157,8 @@ class KpiEngine:
             raise RuntimeError("this engine records facts for another stage: it has no report")
         if self.stream_time is None:
             return KpiReport(None, "", {}, {}, self.config.index_weights)
-        return build_report(self.book, self.stream_time, {self.book.source: self.stream_time})
+        self.book.settle({self.book.source: self.stream_time})
+        return build_report(self.book, self.stream_time)
 
     def adopt(
         self,

@@ -62,4 +62,5 @@ class PartitionedKpis:
         }
         if not stream_times:
             return KpiReport(None, "", {}, {}, self.config.index_weights)
-        return build_report(self.book, max(stream_times.values()), stream_times)
+        self.book.settle(stream_times)
+        return build_report(self.book, max(stream_times.values()))

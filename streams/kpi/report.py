@@ -211,10 +211,10 @@ class KpiReport:
         }
 
 
-def build_report(book: AgencyBook, now: float, stream_times: Mapping[str, float]) -> KpiReport:
-    """Every KPI of ``book`` at stream time ``now`` (pending resolutions settled per source)."""
+def build_report(book: AgencyBook, now: float) -> KpiReport:
+    """Every KPI of ``book`` at stream time ``now`` (a read: settle pending resolutions first,
+    :meth:`AgencyBook.settle`)."""
     config = book.config
-    book.settle(stream_times)
     day = book.days.day(now)
     agencies = {key: KpiSnapshot.of(agg, now, day, config) for key, agg in book.aggregates.items()}
     by_province: dict[str, list[KpiSnapshot]] = {}

@@ -55,7 +55,8 @@ def test_entity_stage_per_partition_plus_agency_stage_equals_the_oracle(seed: in
         for fact in facts:
             book.apply_fact(fact)
     stream_times = {s: e.stream_time for s, e in engines.items() if e.stream_time is not None}
-    report = build_report(book, max(stream_times.values()), stream_times)
+    book.settle(stream_times)
+    report = build_report(book, max(stream_times.values()))
 
     got = normalised(report.to_dict())
     expected = oracle_for(events, CONFIG, stream_of=stream_of)
