@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PKGDIRS := citypulse schemas producers streams dashboards tests benchmarks scenarios tools
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev demo lint typecheck test bench bench-worker bench-recording scenarios ci clean
+.PHONY: help install install-dev demo lint typecheck test bench bench-worker bench-recording bench-recovery chaos scenarios ci clean
 
 help:  ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -51,6 +51,15 @@ bench-worker: install  ## the worker on the embedded broker vs bare Faust and ra
 
 bench-recording: install  ## record and replay of 100k events vs raw kafka-python consumer/producer
 	$(BIN)/python benchmarks/bench_recording.py
+
+bench-recovery: install  ## a restarted worker's recovery time against 100k, 500k and 1M events of history
+	$(BIN)/python benchmarks/bench_recovery.py
+
+WORKERS ?= 2
+SEED ?= 1
+RUNS ?= 1
+chaos: install-dev  ## kill/freeze/stop workers while 100k events flow; KPIs must equal the oracle (WORKERS=2 SEED=1 RUNS=1)
+	$(BIN)/python tools/chaos.py --workers $(WORKERS) --seed $(SEED) --runs $(RUNS)
 
 scenarios: install  ## regenerate the scenario recordings (scenarios/*.jsonl.gz)
 	$(BIN)/python scenarios/generate.py

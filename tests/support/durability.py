@@ -9,6 +9,11 @@ its table the way the worker does: by replaying its changelog (the greatest vers
 key, codec.py; ``None`` deletes). Each batch runs through the stages' own protocol
 (:meth:`EntityStage.phases` and :meth:`AgencyStage.phases` with protocol.run_batch).
 
+With ``zombies`` a crashed stage is not dead but frozen: what it had in flight is not lost but
+lands late, after some of its successor's batches (a worker frozen past its session timeout
+wakes up and its sends complete). Recovery must then keep the successor's newer rows (versions) and
+stage 2 must count the stale facts once.
+
 With ``hides_newest_batch`` the broker also behaves as the embedded Tansu does (BROKER-NOTES
 #1): what a stage sends between two awaits is one record batch per partition, and table
 recovery reads a changelog partition only up to the first record of its newest batch (the
@@ -60,6 +65,10 @@ class CrashingBroker:
     logs: dict[tuple[str, int], list[Record]] = field(default_factory=lambda: defaultdict(list))
     durable: dict[tuple[str, int], int] = field(default_factory=dict)
     hides_newest_batch: bool = False
+    zombies: bool = False
+    #: a zombie's in-flight records, per partition, and in how many delivered phases they land
+    late: dict[tuple[str, int], list[Record]] = field(default_factory=dict)
+    late_in: int = 0
     #: where each partition's record batches start (a batch: what was sent between awaits)
     batch_starts: dict[tuple[str, int], list[int]] = field(
         default_factory=lambda: defaultdict(list)
@@ -79,7 +88,14 @@ class CrashingBroker:
         log.append((key, value, headers))
 
     def delivered(self) -> None:
-        """The stage awaited its sends: all of them are durable."""
+        """The stage awaited its sends: all of them are durable (and a zombie's late ones, once
+        their time has come)."""
+        self.late_in -= 1
+        if self.late and self.late_in <= 0:
+            late, self.late = self.late, {}
+            for tp, records in late.items():
+                for record in records:
+                    self.send(tp[0], tp[1], *record)
         self.durable = {tp: len(log) for tp, log in self.logs.items()}
 
     def run_batch(self, phases: Phases, crash_phase: int | None) -> bool:
@@ -111,14 +127,19 @@ class CrashingBroker:
         return log
 
     def crash(self) -> None:
-        """Each partition keeps a random prefix of what was in flight."""
+        """Each partition keeps a random prefix of what was in flight; a zombie's rest lands
+        later (:attr:`zombies`)."""
         for tp, log in self.logs.items():
             start = self.durable.get(tp, 0)
-            del log[self.rng.randint(start, len(log)) :]
+            cut = self.rng.randint(start, len(log))
+            if self.zombies and cut < len(log):
+                self.late.setdefault(tp, []).extend(log[cut:])
+                self.late_in = self.rng.randint(1, 60)
+            del log[cut:]
             starts = self.batch_starts[tp]
             while starts and starts[-1] >= len(log):  # the whole batch was lost
                 starts.pop()
-        self.delivered()
+        self.durable = {tp: len(log) for tp, log in self.logs.items()}
 
     def table(self, changelog: str) -> dict[bytes, bytes]:
         """A table recovered from its changelog, as the worker's recovery rebuilds it."""
@@ -302,10 +323,11 @@ def run_with_crashes(
     plans: dict[str, Plan],
     partitions: int = 4,
     hides_newest_batch: bool = False,
+    zombies: bool = False,
 ) -> tuple[AgencyStage, CrashingBroker, dict[str, dict[int, list[InputMessage]]]]:
     """Both stages over ``messages``; ``plans`` per stage (the two input topics' stage 1, and
     ``"agencies"``). Returns the final agency stage, the broker and the inputs."""
-    broker = CrashingBroker(rng, partitions, hides_newest_batch=hides_newest_batch)
+    broker = CrashingBroker(rng, partitions, hides_newest_batch=hides_newest_batch, zombies=zombies)
     inputs = inputs_of(messages, partitions)
     metrics = pipeline_metrics(CollectorRegistry())  # shared by every stage and incarnation
     for contract, by_partition in inputs.items():

@@ -56,9 +56,16 @@ def crash_points(phases: int) -> st.SearchStrategy[tuple[tuple[int, int], ...]]:
     return st.lists(points, max_size=3).map(tuple)
 
 
-def check(plans: dict[str, Plan], seed: int, hides_newest_batch: bool = False) -> None:
+def check(
+    plans: dict[str, Plan], seed: int, hides_newest_batch: bool = False, zombies: bool = False
+) -> None:
     stage, broker, _ = run_with_crashes(
-        MESSAGES, CONFIG, random.Random(seed), plans, hides_newest_batch=hides_newest_batch
+        MESSAGES,
+        CONFIG,
+        random.Random(seed),
+        plans,
+        hides_newest_batch=hides_newest_batch,
+        zombies=zombies,
     )
     report = stage.report()
     assert report is not None
@@ -87,6 +94,7 @@ def test_without_crashes_the_stages_equal_the_oracle() -> None:
     agencies=crash_points(2),
     seed=st.integers(0, 2**32 - 1),
     hides_newest_batch=st.booleans(),
+    zombies=st.booleans(),
 )
 def test_crashes_anywhere_in_either_stage_change_no_kpi(
     dossiers: tuple[tuple[int, int], ...],
@@ -94,9 +102,12 @@ def test_crashes_anywhere_in_either_stage_change_no_kpi(
     agencies: tuple[tuple[int, int], ...],
     seed: int,
     hides_newest_batch: bool,
+    zombies: bool,
 ) -> None:
     """Also on a broker whose table recovery misses all but the first record of each
-    changelog partition's newest batch (the embedded Tansu, BROKER-NOTES #1)."""
+    changelog partition's newest batch (the embedded Tansu, BROKER-NOTES #1), and with
+    crashed stages that were only frozen: their in-flight output lands after their
+    successor's (zombies)."""
     check(
         {
             DOSSIER_TOPIC: Plan(dossiers),
@@ -105,4 +116,5 @@ def test_crashes_anywhere_in_either_stage_change_no_kpi(
         },
         seed,
         hides_newest_batch,
+        zombies,
     )
