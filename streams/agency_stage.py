@@ -68,6 +68,8 @@ class AgencyStage:
         self.handled: dict[int, int] = {}
         self._dirty: dict[str, int] = {}  # agency rows changed since write_rows: version
         self._touched: dict[int, int] = {}  # partitions written since write_watermarks: version
+        #: what is being applied (for the log): facts partition, offset, agency, source, offset
+        self._applying: tuple[int, int, str, str, int] = (-1, -1, "", "", -1)
 
     def load(self, partition: int) -> None:
         """Adopt the rows the table holds for a facts partition (replacing what this stage
@@ -117,7 +119,12 @@ class AgencyStage:
                 self._count("error")
 
     def _inconsistent(self, fact: str) -> None:
-        log.error("a %s fact for a value the agency does not hold: skipped", fact)
+        partition, offset, agency, source, source_offset = self._applying
+        log.error(
+            "facts[%d]@%d: a %s fact for %s (from %s@%d) for a value the agency does not "
+            "hold: skipped",
+            partition, offset, fact, agency, source, source_offset,
+        )  # fmt: skip
         self._count(fact)
 
     def _count(self, reason: str) -> None:
@@ -159,6 +166,7 @@ class AgencyStage:
             if source_offset <= row.marks.get(source, -1):
                 continue  # applied before (a redelivery upstream)
             self.book.source = source
+            self._applying = (partition, offset, name, source, source_offset)
             for fact in facts:
                 self.book.apply_fact(fact)
             row.marks[source] = source_offset

@@ -17,7 +17,7 @@ from citypulse.broker import EmbeddedBroker
 pytestmark = pytest.mark.integration
 
 CONFIG = ChaosConfig(
-    seed=3, workers=2, events=30_000, produce_seconds=30, kills=3, freezes=0, terms=0,
+    seed=3, workers=2, events=30_000, produce_seconds=30, kills=3, freezes=1, terms=0,
     settle_timeout=75,
 )  # fmt: skip
 
