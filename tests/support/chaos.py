@@ -119,21 +119,28 @@ def schedule(config: ChaosConfig) -> list[Fault]:
 
 
 class _Slots:
-    """The running worker of each slot (a restart is a new process, logging to one file)."""
+    """The running worker of each slot (a restart is a new process, logging to one file).
+
+    Faults on one slot take turns (``locks``): a SIGTERM's stop can outlast the schedule's
+    estimate, and a kill meanwhile would leave two processes in one slot."""
 
     def __init__(self, env: dict[str, str], logs: Path, n: int) -> None:
         self.env = env
         self.logs = logs
+        self.started: list[WorkerProcess] = []
+        self.locks = [threading.Lock() for _ in range(n)]
         self.current = [self._new(i) for i in range(n)]
 
     def _new(self, i: int) -> WorkerProcess:
-        return WorkerProcess(self.env, self.logs / f"worker-{i}.log").start()
+        worker = WorkerProcess(self.env, self.logs / f"worker-{i}.log").start()
+        self.started.append(worker)
+        return worker
 
     def restart(self, i: int) -> None:
         self.current[i] = self._new(i)
 
     def stop_all(self) -> None:
-        for w in self.current:
+        for w in self.started:
             if w.process is not None and w.process.poll() is None:
                 w.process.send_signal(signal.SIGCONT)
                 with contextlib.suppress(Exception):  # stop() kills one that does not stop
@@ -141,6 +148,11 @@ class _Slots:
 
 
 def _apply(slots: _Slots, fault: Fault, logs: Path) -> None:
+    with slots.locks[fault.worker]:
+        _apply_alone(slots, fault, logs)
+
+
+def _apply_alone(slots: _Slots, fault: Fault, logs: Path) -> None:
     worker = slots.current[fault.worker]
     assert worker.process is not None
     with (logs / "faults.log").open("a") as f:
