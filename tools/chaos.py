@@ -5,7 +5,8 @@ is produced; the union of their /metrics must equal the oracle exactly.
     make chaos WORKERS=3 SEED=7 RUNS=10
 
 Each run gets a fresh broker and prints one verdict line (EXACT or WRONG). A wrong run keeps
-its directory (worker logs, fault schedule, differences; the seed replays its schedule); an
+its directory (worker logs, fault schedule, differences, every record of its topics in
+topics.jsonl.gz; the seed replays its schedule); an
 exact run's directory is removed unless --keep. Exit status 1 if any run was wrong.
 """
 

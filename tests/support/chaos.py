@@ -9,7 +9,10 @@ command line; ``tests/integration/test_chaos.py`` runs a CI-sized one.
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import gzip
+import json
 import random
 import signal
 import threading
@@ -22,6 +25,7 @@ from citypulse.producers.profile import Faults, SimulationConfig
 from citypulse.producers.publisher import Publisher
 from citypulse.producers.simulator import Simulator
 from citypulse.schemas import DOCUMENT_TOPIC, DOSSIER_TOPIC, load_reference
+from kafka import KafkaConsumer, TopicPartition
 
 from citypulse.broker import EmbeddedBroker
 
@@ -246,10 +250,51 @@ def run_chaos(
         expected = expected_kpis(records)
         result.series = len(expected)
         _settle(slots, expected, last_fault, config.settle_timeout, result)
+        if not result.exact:
+            dump_topics(broker.bootstrap, setup.env["CITYPULSE_APP_ID"].removesuffix("app"),
+                        logs / "topics.jsonl.gz")  # fmt: skip
     finally:
         slots.stop_all()
         result.duration = time.monotonic() - began
     return result
+
+
+def dump_topics(bootstrap: str, prefix: str, path: Path) -> int:
+    """Every record of the run's topics (inputs, facts, changelogs, dead letters) as gzip JSON
+    lines: topic, partition, offset, key, value (text, or base64 of bytes), headers. What a
+    wrong run leaves for its diagnosis; the number of records."""
+    consumer = KafkaConsumer(bootstrap_servers=[bootstrap], enable_auto_commit=False)
+    tps = [
+        TopicPartition(t, p)
+        for t in sorted(consumer.topics())
+        if t.startswith(prefix)
+        for p in sorted(consumer.partitions_for_topic(t) or ())
+    ]
+    consumer.assign(tps)
+    consumer.seek_to_beginning(*tps)
+
+    def text(raw: bytes | None) -> str | None:
+        if raw is None:
+            return None
+        try:
+            return raw.decode()
+        except UnicodeDecodeError:
+            return "base64:" + base64.b64encode(raw).decode()
+
+    count = 0
+    with gzip.open(path, "wt", encoding="utf-8") as out:
+        while batch := consumer.poll(timeout_ms=3000, max_records=20_000):
+            for records in batch.values():
+                for r in records:
+                    row = {
+                        "topic": r.topic, "partition": r.partition, "offset": r.offset,
+                        "key": text(r.key), "value": text(r.value),
+                        "headers": [[k, text(v)] for k, v in r.headers or ()],
+                    }  # fmt: skip
+                    out.write(json.dumps(row) + "\n")
+                    count += 1
+    consumer.close()
+    return count
 
 
 def _settle(
