@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, MutableMapping
 from citypulse.streams.kpi import AgencyBook, KpiConfig, KpiReport, build_report
 from citypulse.streams.kpi.clock import LocalDays
 
-from .codec import WATERMARK_PREFIX, AgencyRow, dumps, loads
+from .codec import WATERMARK_PREFIX, AgencyRow, dumps, loads, write_record
 from .metrics import PipelineMetrics
 from .protocol import Phases
 
@@ -192,7 +192,7 @@ class AgencyStage:
         self._touched.clear()
 
     def _write(self, partition: int, key: bytes, value: bytes, version: int) -> None:
-        self.store[key] = value
+        write_record(self.store, key, value, version)
         self.write_row(partition, key, value, version)
 
     def stream_times(self) -> dict[str, float]:

@@ -39,6 +39,7 @@ __all__ = [
     "source_name",
     "version_header",
     "version_of",
+    "write_record",
 ]
 
 WATERMARK_PREFIX = b"~wm/"
@@ -58,6 +59,19 @@ def version_of(headers: Any) -> int:
         if name == VERSION_HEADER:
             return int(value)
     return -1
+
+
+def write_record(data: MutableMapping[Any, Any], key: Any, value: Any, version: int) -> None:
+    """The owner's own write of a row (``value`` None deletes): always applied, and its version
+    remembered where ``data`` keeps versions (a VersionedStore), so that a late copy of an older
+    row read back from the changelog cannot replace it."""
+    versions = getattr(data, "versions", None)
+    if versions is not None:
+        versions[key] = version
+    if value is None:
+        data.pop(key, None)
+    else:
+        data[key] = value
 
 
 def recover_record(

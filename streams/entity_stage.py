@@ -48,7 +48,15 @@ from citypulse.streams.kpi import (
     KpiEngine,
 )
 
-from .codec import CHECKPOINT_PREFIX, EntityRow, dumps, facts_message, loads, source_name
+from .codec import (
+    CHECKPOINT_PREFIX,
+    EntityRow,
+    dumps,
+    facts_message,
+    loads,
+    source_name,
+    write_record,
+)
 from .metrics import PipelineMetrics
 from .protocol import Phases
 
@@ -230,10 +238,7 @@ class EntityStage:
                 self._write(partition, key, value, part.checkpoint)
 
     def _write(self, partition: int, key: bytes, value: bytes | None, version: int) -> None:
-        if value is None:
-            self.store.pop(key, None)
-        else:
-            self.store[key] = value
+        write_record(self.store, key, value, version)
         self.out.write_row(partition, key, value, version)
 
     def _one(
