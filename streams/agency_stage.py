@@ -66,15 +66,19 @@ class AgencyStage:
         self.loaded: set[int] = set()
         #: per facts partition, the last offset whose effects are in this stage's rows
         self.handled: dict[int, int] = {}
+        #: per facts partition, its first offset (log start), when known
+        self.first: dict[int, int] = {}
         self._dirty: dict[str, int] = {}  # agency rows changed since write_rows: version
         self._touched: dict[int, int] = {}  # partitions written since write_watermarks: version
         #: what is being applied (for the log): facts partition, offset, agency, source, offset
         self._applying: tuple[int, int, str, str, int] = (-1, -1, "", "", -1)
 
-    def load(self, partition: int) -> None:
+    def load(self, partition: int, first: int | None = None) -> None:
         """Adopt the rows the table holds for a facts partition (replacing what this stage
         held of it)."""
         self.revoke([partition])
+        if first is not None:
+            self.first[partition] = first
         self.loaded.add(partition)
         for key, raw in list(self.store.items()):
             data_partition = loads(raw)["p"]
@@ -138,7 +142,10 @@ class AgencyStage:
             log.warning("facts[%d]: message before the partition was loaded", partition)
             self.load(partition)
         handled = self.handled.get(partition, -1)
-        if offset > handled + 1 and handled >= 0:
+        first = self.first.get(partition)
+        if handled < 0 and first is not None:
+            handled = first - 1  # nothing handled yet: it must start at the partition's first
+        if offset > handled + 1 and (handled >= 0 or first is not None):
             log.error(
                 "facts[%d]: offsets %d..%d were never handled: messages lost",
                 partition, handled + 1, offset - 1,

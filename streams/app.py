@@ -313,12 +313,21 @@ def create_worker(
         with the store half read, and the next, complete recovery sends it again. A stage
         writes every row to the store as it goes, so adopting the store again is always
         safe."""
+        mine = [
+            tp
+            for tp in app.assignor.assigned_actives()
+            if tp.topic == config.facts_topic or tp.topic in stages
+        ]
+        # where each partition's log starts: a partition adopted without any state must be
+        # read from there, or the skip check counts what it jumped (streams/entity_stage.py)
+        firsts = await app.consumer.earliest_offsets(*mine) if mine else {}
         async with between_batches():
-            for tp in app.assignor.assigned_actives():
+            for tp in mine:
+                first = firsts.get(tp)
                 if tp.topic == config.facts_topic:
-                    agency_stage.load(tp.partition)
-                elif tp.topic in stages:
-                    stages[tp.topic].load(tp.partition)
+                    agency_stage.load(tp.partition, first)
+                else:
+                    stages[tp.topic].load(tp.partition, first)
 
     app.on_rebalance_complete.connect(on_rebalance_complete)  # type: ignore[arg-type]
     return worker

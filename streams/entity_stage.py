@@ -92,6 +92,9 @@ class _Partition:
     checkpoint: int = -1
     #: last input offset processed by the current batch (phase 1)
     processed: int = -1
+    #: the partition's first offset (log start), if known: where a partition without a
+    #: checkpoint must begin
+    first: int | None = None
 
 
 class EntityStage:
@@ -127,10 +130,11 @@ class EntityStage:
             part = self.load(partition)
         return part
 
-    def load(self, partition: int) -> _Partition:
+    def load(self, partition: int, first: int | None = None) -> _Partition:
         """Adopt the rows the table holds for ``partition`` (call once table recovery is
         over), replacing what this stage held of it."""
         part = self.partitions[partition] = self._recover(partition)
+        part.first = first
         return part
 
     def _recover(self, partition: int) -> _Partition:
@@ -184,7 +188,9 @@ class EntityStage:
                     self.metrics.redelivered.labels(self.topic).inc()
                 continue
             handled = max(part.processed, part.checkpoint)
-            if message.offset > handled + 1 and handled >= 0:
+            if handled < 0 and part.first is not None:
+                handled = part.first - 1  # nothing handled yet: it must start at the first
+            if message.offset > handled + 1 and (handled >= 0 or part.first is not None):
                 self._skipped(message.partition, handled, message.offset)
             touched.add(message.partition)
             part.processed = max(part.processed, message.offset)

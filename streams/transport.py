@@ -60,25 +60,31 @@ async def true_end_offsets(
 ) -> dict[Any, int | None]:
     """The end offset (next offset to be written) of each partition, read rather than
     trusted: ``consumer`` is a started aiokafka consumer not in a group; ``reported`` the
-    ends the broker reported. Reads from ``reported - 1`` until a fetch brings nothing
-    further (a record batch ends where its last record is)."""
+    ends the broker reported. Every partition is read from ``reported - 1`` (from 0 when the
+    broker reported 0 or nothing: seen for partitions with records after a worker's freeze)
+    until its fetches are answered and bring nothing further. The end is the greater of the
+    last record + 1 and the highwater the fetch responses carry."""
     ends: dict[Any, int | None] = dict(reported)
-    todo = [tp for tp, end in ends.items() if end]
+    todo = list(ends)
     if not todo:
         return ends
     consumer.assign(todo)
     for tp in todo:
-        consumer.seek(tp, cast(int, ends[tp]) - 1)
-    answered: set[Any] = set()  # the record at end - 1 always comes back (not compacted)
+        consumer.seek(tp, max(0, (ends[tp] or 0) - 1))
     for _ in range(rounds):
         fetched = await consumer.getmany(*todo, timeout_ms=2 * FETCH_MAX_WAIT_MS)
         for tp, records in fetched.items():
-            answered.add(tp)
-            if records and records[-1].offset + 1 > cast(int, ends[tp]):
-                ends[tp] = records[-1].offset + 1
-        if not fetched and answered.issuperset(todo):
+            if records:
+                ends[tp] = max(ends[tp] or 0, records[-1].offset + 1)
+        answered = 0
+        for tp in todo:
+            highwater = consumer.highwater(tp)  # set by any fetch response, even an empty one
+            if highwater is not None:
+                answered += 1
+                ends[tp] = max(ends[tp] or 0, highwater)
+        if not fetched and answered == len(todo):
             return ends
-    log.warning("changelog ends still moving after %d fetches: %s", rounds, ends)
+    log.warning("changelog ends not settled after %d fetches: %s", rounds, ends)
     return ends
 
 

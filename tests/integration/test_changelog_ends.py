@@ -35,6 +35,14 @@ async def _ends(bootstrap: str, topic: str, batches: list[int]) -> tuple[int, in
     try:
         reported = (await consumer.end_offsets([tp]))[tp]
         read = (await true_end_offsets(consumer, {tp: reported}))[tp]
+        # a broker that reports nothing, or 0, for a partition with records is not trusted
+        for claimed in (None, 0):
+            again = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+            await again.start()
+            try:
+                assert (await true_end_offsets(again, {tp: claimed}))[tp] == read
+            finally:
+                await asyncio.wait([asyncio.ensure_future(again.stop())])
     finally:
         await asyncio.wait([asyncio.ensure_future(consumer.stop())])
     return reported, read

@@ -22,18 +22,22 @@ def submitted(offset: int) -> InputMessage:
     return InputMessage(0, offset, f"D{offset}".encode(), event.model_dump_json().encode())
 
 
-def entity_stage_skips(batches: list[list[int]], restart_after: int | None = None) -> float:
+def entity_stage_skips(
+    batches: list[list[int]], restart_after: int | None = None, first: int | None = None
+) -> float:
+    """Skips counted by stage 1 over ``batches`` of offsets; ``first``: the partition's log
+    start as the worker gives it when it adopts the partition (None: unknown)."""
     metrics = pipeline_metrics(CollectorRegistry())
     store: dict[bytes, bytes] = {}
     agencies = AgencyStage(CONFIG, {}, lambda p, k, v, n: None, metrics)
     stage = EntityStage(DOSSIER_TOPIC, DOSSIER_TOPIC, CONFIG, store, NOWHERE, metrics)
-    stage.load(0)
+    stage.load(0, first)
     for n, offsets in enumerate(batches):
         for phase in stage.phases([submitted(o) for o in offsets]):
             phase()
         if n == restart_after:  # a new incarnation, from the rows and checkpoint
             stage = EntityStage(DOSSIER_TOPIC, DOSSIER_TOPIC, CONFIG, store, NOWHERE, metrics)
-            stage.load(0)
+            stage.load(0, first)
     return skipped_offsets(agencies)
 
 
@@ -41,6 +45,14 @@ def test_consecutive_and_redelivered_offsets_skip_nothing() -> None:
     assert entity_stage_skips([[0, 1, 2], [3, 4]]) == 0
     assert entity_stage_skips([[0, 1, 2], [1, 2, 3]], restart_after=0) == 0
     assert entity_stage_skips([[5, 6], [7]]) == 0  # a topic whose retention removed 0..4
+
+
+def test_a_partition_adopted_without_state_must_start_at_its_first_offset() -> None:
+    assert entity_stage_skips([[0, 1], [2]], first=0) == 0
+    assert entity_stage_skips([[5, 6]], first=5) == 0  # retention removed 0..4
+    # state lost (an empty recovery) while the group had committed up to 40: 40 never seen
+    assert entity_stage_skips([[40, 41]], first=0) == 40
+    assert entity_stage_skips([[40, 41]], first=None) == 0  # log start unknown: not judged
 
 
 def test_offsets_jumped_over_are_counted() -> None:
