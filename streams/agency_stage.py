@@ -93,6 +93,12 @@ class AgencyStage:
                 self.rows[key.decode()] = row
                 self.book.aggregates[(row.aggregate.province, row.aggregate.agency)] = row.aggregate
 
+    def resume_offset(self, partition: int) -> int:
+        """Where facts ``partition`` must be read from again: after the last offset its rows
+        cover, or at its first offset (0 if unknown) when it has no state."""
+        handled = self.handled.get(partition, -1)
+        return handled + 1 if handled >= 0 else self.first.get(partition, 0)
+
     def revoke(self, partitions: Iterable[int]) -> None:
         for p in partitions:
             self.loaded.discard(p)

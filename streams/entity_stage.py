@@ -157,6 +157,13 @@ class EntityStage:
         part.engine.adopt(dossiers, documents, stream_time=stream_time)
         return part
 
+    def resume_offset(self, partition: int) -> int:
+        """Where input ``partition`` must be read from again: after the last offset its state
+        covers, or at its first offset (0 if unknown) when it has no state."""
+        part = self.partitions[partition]
+        handled = max(part.processed, part.checkpoint)
+        return handled + 1 if handled >= 0 else (part.first or 0)
+
     def revoke(self, partitions: Iterable[int]) -> None:
         for p in partitions:
             self.partitions.pop(p, None)
