@@ -301,6 +301,10 @@ def create_worker(
             for name, stage in stages.items():
                 stage.revoke(tp.partition for tp in revoked if tp.topic == name)
             agency_stage.revoke(tp.partition for tp in revoked if tp.topic == config.facts_topic)
+            # at once, not after the rebalance: /metrics must stop showing agencies that are
+            # about to be another worker's (each KPI series from one worker only, CONTRACT §5)
+            report = agency_stage.report()
+            worker.latest_report[:] = [] if report is None else [report]
 
     app.on_partitions_revoked.connect(on_revoked)  # type: ignore[arg-type]
 
