@@ -36,7 +36,7 @@ from .lag import ConsumerLag, unread
 from .liveness import Liveness
 from .metrics import KpiCollector, pipeline_metrics
 from .protocol import run_batch
-from .transport import App, last_fetch_age, withhold
+from .transport import App, last_fetch_age, resume_at, withhold
 from .versioned_store import VersionedTable
 
 __all__ = ["Worker", "WorkerConfig", "create_worker"]
@@ -333,16 +333,9 @@ def create_worker(
                 stage = agency_stage if tp.topic == config.facts_topic else stages[tp.topic]
                 stage.load(tp.partition, first)
                 resume[tp] = stage.resume_offset(tp.partition)
-        # Each partition is read again from where its state ends. Faust then seeks to the
-        # committed offsets (never past that point), but aiokafka leaves a partition with no
-        # committed offset where the consumer last was: a worker that kept its consumer
-        # across a freeze continued there, past input it never made durable (seen: facts
-        # 87..480 lost).
-        for tp, offset in resume.items():
-            try:
-                await app.consumer.seek(tp, offset)
-            except Exception:  # revoked meanwhile: the next rebalance adopts it again
-                log.warning("could not seek %s to %d", tp, offset, exc_info=True)
+        # Each partition is read again from where its state ends: the consumer seeks there
+        # after Faust's seek to the committed offsets (transport.py, perform_seek).
+        resume_at(app.consumer, resume)
 
     app.on_rebalance_complete.connect(on_rebalance_complete)  # type: ignore[arg-type]
     return worker

@@ -46,6 +46,7 @@ __all__ = [
     "finish",
     "first_step",
     "last_fetch_age",
+    "resume_at",
     "true_end_offsets",
     "withhold",
 ]
@@ -135,6 +136,12 @@ def _waits_on(coro: Any, event: asyncio.Event) -> bool:
     )
 
 
+def resume_at(consumer: Any, offsets: Mapping[Any, int]) -> None:
+    """Where the worker's state says each adopted partition resumes; this module's consumer
+    seeks there after Faust's seek to the committed offsets (``_Consumer.perform_seek``)."""
+    consumer.resume_offsets = dict(offsets)
+
+
 def withhold(events: Iterable[Any]) -> None:
     """Keep the offsets of a batch that was cut short from ever being committed.
 
@@ -192,8 +199,27 @@ class _ConsumerThread(driver.AIOKafkaConsumerThread):
 
 
 class _Consumer(driver.Consumer):
+    #: where the worker's state says each adopted partition resumes (set by the worker when
+    #: its stages adopt partitions); applied after Faust's seek to the committed offsets
+    resume_offsets: dict[Any, int]
+
     def _new_consumer_thread(self) -> driver.AIOKafkaConsumerThread:
         return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+    async def perform_seek(self) -> None:
+        """Faust's seek to the committed offsets, then each adopted partition back to where
+        the worker's state ends, if that is earlier: the state decides, not the commit. (A
+        worker frozen past its session timeout can still commit, on the embedded broker,
+        for a batch whose rows land after its successor recovered; and aiokafka leaves a
+        partition without a commit where the consumer last was.)"""
+        await super().perform_seek()
+        for tp, offset in getattr(self, "resume_offsets", {}).items():
+            position = self._read_offset.get(tp)
+            if position is None or offset < position:
+                try:
+                    await self.seek(tp, offset)
+                except Exception:  # revoked meanwhile: the next rebalance adopts it again
+                    log.warning("could not seek %s to %d", tp, offset, exc_info=True)
 
     async def wait_first(self, *coros: Any, timeout: Any = None) -> WaitResults:
         """The fetch loop's ``wait_first(callback(message), self.suspend_flow.wait())``
