@@ -297,6 +297,7 @@ def create_worker(
             yield
 
     async def on_revoked(sender: Any, revoked: set[TP], **kwargs: Any) -> None:
+        resume_at(app.consumer, {})
         async with between_batches():
             for name, stage in stages.items():
                 stage.revoke(tp.partition for tp in revoked if tp.topic == name)
