@@ -16,6 +16,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from kafka import KafkaConsumer, TopicPartition
+
+from citypulse.broker import EmbeddedBroker
 from citypulse.producers.profile import SimulationConfig
 from citypulse.producers.publisher import Publisher
 from citypulse.producers.simulator import Simulator
@@ -23,9 +26,6 @@ from citypulse.schemas import load_reference
 from citypulse.tests.support.pipeline import new_setup
 from citypulse.tests.support.scrape import kpi_samples
 from citypulse.tests.support.worker import WorkerProcess
-from kafka import KafkaConsumer, TopicPartition
-
-from citypulse.broker import EmbeddedBroker
 
 
 def changelog_records(bootstrap: str, app_id: str) -> int:

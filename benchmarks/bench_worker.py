@@ -33,16 +33,15 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from citypulse.broker import EmbeddedBroker, free_port
 from citypulse.producers.faults import Message
 from citypulse.producers.pacing import paced
 from citypulse.producers.profile import Faults, SimulationConfig
 from citypulse.producers.publisher import Publisher
 from citypulse.producers.simulator import Simulator
 from citypulse.schemas import DOCUMENT_TOPIC, DOSSIER_TOPIC, DecodeError, decode, load_reference
-from citypulse.streams.kpi import APPLIED, KpiConfig, KpiEngine
-
-from citypulse.broker import EmbeddedBroker, free_port
 from citypulse.scrape import parse, scrape
+from citypulse.streams.kpi import APPLIED, KpiConfig, KpiEngine
 from citypulse.topics import ensure_topics
 
 PARTITIONS = 4
@@ -149,7 +148,7 @@ def start_worker(
     }
     with log.open("ab") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "citypulse.cli", "worker"],
+            [sys.executable, "-m", "citypulse", "worker"],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,

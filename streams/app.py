@@ -22,10 +22,11 @@ from typing import Any, cast
 
 import faust
 from aiokafka import AIOKafkaProducer
-from citypulse.schemas import DOCUMENT_TOPIC, DOSSIER_TOPIC
-from citypulse.streams.kpi import KpiConfig, KpiReport
 from faust.types import TP
 from prometheus_client import CollectorRegistry
+
+from citypulse.schemas import DOCUMENT_TOPIC, DOSSIER_TOPIC
+from citypulse.streams.kpi import KpiConfig, KpiReport
 
 from .agency_stage import AgencyStage
 from .batches import RecordBatches

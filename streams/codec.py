@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pydantic_core
+
 from citypulse.streams.kpi import AgencyAggregate, DocumentRecord, DossierRecord, Fact
 
 __all__ = [

@@ -13,9 +13,6 @@ import itertools
 from collections.abc import Callable, Iterable, Iterator
 from typing import NamedTuple, get_args
 
-from citypulse.schemas.decoding import InvalidReason
-from citypulse.streams.kpi import INDEX_KPIS, KpiReport, KpiSnapshot
-from citypulse.streams.kpi import Histogram as KpiHistogram
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import (
     CounterMetricFamily,
@@ -24,6 +21,10 @@ from prometheus_client.core import (
     Metric,
 )
 from prometheus_client.registry import Collector
+
+from citypulse.schemas.decoding import InvalidReason
+from citypulse.streams.kpi import INDEX_KPIS, KpiReport, KpiSnapshot
+from citypulse.streams.kpi import Histogram as KpiHistogram
 
 __all__ = [
     "EVENT_LAG_BUCKETS",

@@ -18,9 +18,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from citypulse.tests.support.chaos import ChaosConfig, run_chaos, schedule
-
 from citypulse.broker import EmbeddedBroker
+from citypulse.tests.support.chaos import ChaosConfig, run_chaos, schedule
 
 
 def main() -> int:

@@ -13,10 +13,10 @@ import time
 from pathlib import Path
 
 import pytest
-from citypulse.tests.support.binaries import in_ci
 
 from citypulse.broker import free_port
 from citypulse.scrape import parse, scrape
+from citypulse.tests.support.binaries import in_ci
 
 pytestmark = pytest.mark.integration
 

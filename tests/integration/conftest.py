@@ -10,9 +10,9 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-from citypulse.tests.support.binaries import in_ci
 
 from citypulse.broker import BrokerError, EmbeddedBroker
+from citypulse.tests.support.binaries import in_ci
 
 
 @pytest.fixture(scope="session")

@@ -7,9 +7,9 @@ import asyncio
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import TopicPartition
-from citypulse.streams.transport import true_end_offsets
 
 from citypulse.broker import EmbeddedBroker
+from citypulse.streams.transport import true_end_offsets
 from citypulse.topics import ensure_topics
 
 pytestmark = pytest.mark.integration

@@ -12,9 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from citypulse.tests.support.chaos import ChaosConfig, run_chaos
 
 from citypulse.broker import EmbeddedBroker
+from citypulse.tests.support.chaos import ChaosConfig, run_chaos
 
 pytestmark = pytest.mark.integration
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from kafka import KafkaConsumer, TopicPartition
+
+from citypulse.broker import EmbeddedBroker
 from citypulse.producers.faults import Message
 from citypulse.producers.publisher import Publisher
 from citypulse.producers.simulator import Simulator
 from citypulse.schemas import load_reference
-from kafka import KafkaConsumer, TopicPartition
-
-from citypulse.broker import EmbeddedBroker
 from citypulse.topics import ensure_topics
 
 

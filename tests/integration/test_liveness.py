@@ -7,14 +7,14 @@ import time
 from pathlib import Path
 
 import pytest
+
+from citypulse.broker import EmbeddedBroker
 from citypulse.producers.profile import SimulationConfig
 from citypulse.producers.simulator import Simulator
 from citypulse.schemas import load_reference
 from citypulse.streams.health import EXIT_STUCK
 from citypulse.tests.support.pipeline import new_setup, publish
 from citypulse.tests.support.worker import WorkerProcess
-
-from citypulse.broker import EmbeddedBroker
 
 pytestmark = pytest.mark.integration
 

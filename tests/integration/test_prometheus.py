@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from citypulse.broker import EmbeddedBroker
 from citypulse.dashboards import render
 from citypulse.producers.profile import Faults, SimulationConfig
 from citypulse.producers.simulator import Simulator
@@ -21,8 +23,6 @@ from citypulse.tests.support.pipeline import expectation, new_setup, publish
 from citypulse.tests.support.prometheus import PrometheusProcess
 from citypulse.tests.support.scrape import expected_samples
 from citypulse.tests.support.worker import WorkerProcess, eventually_equal
-
-from citypulse.broker import EmbeddedBroker
 
 pytestmark = pytest.mark.integration
 

@@ -14,6 +14,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from kafka import KafkaAdminClient
+from rich.console import Console
+
+from citypulse.broker import EmbeddedBroker
+from citypulse.cli import main
 from citypulse.producers.profile import Faults, SimulationConfig
 from citypulse.producers.publisher import Publisher
 from citypulse.producers.recording import (
@@ -25,16 +30,11 @@ from citypulse.producers.recording import (
 )
 from citypulse.producers.simulator import Simulator
 from citypulse.schemas import DOCUMENT_TOPIC, DOSSIER_TOPIC, load_reference
+from citypulse.settings import Settings
 from citypulse.tests.support.scrape import kpi_samples
 from citypulse.tests.support.worker import WorkerProcess, eventually_equal
-from kafka import KafkaAdminClient
-from rich.console import Console
-
-from citypulse.broker import EmbeddedBroker
-from citypulse.cli import main
-from citypulse.settings import Settings
 from citypulse.topics import ensure_topics
-from citypulse.verify import as_prometheus, verify
+from citypulse.commands.verify import as_prometheus, verify
 
 pytestmark = pytest.mark.integration
 
@@ -145,7 +145,7 @@ def test_a_rebased_replay_processed_by_the_worker_shows_what_verify_computed(
     assert code == 0, out
     assert f"first event at {datetime.fromisoformat(target).astimezone(UTC).isoformat()}" in out
 
-    from citypulse.replay import ReplayOptions
+    from citypulse.commands.replay import ReplayOptions
 
     verified = verify(Settings(), ReplayOptions(recording, rebase_time=target))
     expected = kpi_samples(as_prometheus(verified.report))

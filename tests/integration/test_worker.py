@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
+from citypulse.broker import EmbeddedBroker
 from citypulse.producers.profile import Faults, SimulationConfig
 from citypulse.producers.simulator import Simulator
 from citypulse.schemas import load_reference
@@ -18,8 +20,6 @@ from citypulse.tests.support.pipeline import (
 )
 from citypulse.tests.support.scrape import kpi_samples
 from citypulse.tests.support.worker import WorkerProcess, eventually_equal, union_of
-
-from citypulse.broker import EmbeddedBroker
 
 pytestmark = pytest.mark.integration
 

@@ -21,13 +21,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from kafka import KafkaConsumer, TopicPartition
+
+from citypulse.broker import EmbeddedBroker
 from citypulse.producers.profile import Faults, SimulationConfig
 from citypulse.producers.publisher import Publisher
 from citypulse.producers.simulator import Simulator
 from citypulse.schemas import DOCUMENT_TOPIC, DOSSIER_TOPIC, load_reference
-from kafka import KafkaConsumer, TopicPartition
-
-from citypulse.broker import EmbeddedBroker
 
 from .pipeline import expected_kpis, new_setup, read_topic
 from .scrape import Samples, differences, parse

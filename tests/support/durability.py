@@ -33,6 +33,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from prometheus_client import CollectorRegistry
+
 from citypulse.producers.faults import Message
 from citypulse.schemas import DOCUMENT_TOPIC, DOSSIER_TOPIC
 from citypulse.streams.agency_stage import AgencyStage
@@ -41,7 +43,6 @@ from citypulse.streams.entity_stage import EntityStage, InputMessage, Outputs
 from citypulse.streams.kpi import KpiConfig
 from citypulse.streams.metrics import PipelineMetrics, pipeline_metrics
 from citypulse.streams.protocol import Phases, run_batch
-from prometheus_client import CollectorRegistry
 
 __all__ = ["CrashingBroker", "Plan", "run_with_crashes"]
 

@@ -11,8 +11,9 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from citypulse.schemas import DocumentEvent, DossierEvent, Event
 from pydantic import TypeAdapter
+
+from citypulse.schemas import DocumentEvent, DossierEvent, Event
 
 ICT = timezone(timedelta(hours=7))
 _ids = itertools.count(1)

@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from kafka import KafkaConsumer, TopicPartition
+
+from citypulse.broker import EmbeddedBroker
 from citypulse.producers.faults import Message
 from citypulse.producers.publisher import Publisher
 from citypulse.schemas import DOCUMENT_TOPIC, DOSSIER_TOPIC, load_reference
 from citypulse.streams.kpi import KpiConfig
-from kafka import KafkaConsumer, TopicPartition
-
-from citypulse.broker import EmbeddedBroker
 from citypulse.topics import ensure_topics
 
 from .compare import PartitionedExpectation, expected_for_partitions

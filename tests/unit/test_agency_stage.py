@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from prometheus_client import CollectorRegistry
+
 from citypulse.schemas import load_reference
 from citypulse.streams.agency_stage import AgencyStage
 from citypulse.streams.codec import facts_message
 from citypulse.streams.kpi import KpiConfig
 from citypulse.streams.metrics import pipeline_metrics
 from citypulse.tests.support.durability import inconsistent_facts
-from prometheus_client import CollectorRegistry
 
 CONFIG = KpiConfig.from_reference(load_reference())
 AGENCY = b"TTH/STP"

@@ -7,6 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
 from citypulse.dashboards.alerts import THRESHOLDS, render, rule_groups
 from citypulse.tests.support.binaries import need_binary
 

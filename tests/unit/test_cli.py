@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import shutil
 import subprocess
@@ -9,10 +10,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from citypulse.schemas import INPUT_TOPICS
 from rich.console import Console
 
-from citypulse.cli import main
+from citypulse.cli import main, parser
+from citypulse.schemas import INPUT_TOPICS
 
 
 def run(*argv: str) -> str:
@@ -67,3 +68,87 @@ def test_the_console_script_is_installed_and_documents_its_settings() -> None:
     )
     assert "CITYPULSE_ALLOWED_LATENESS" in result.stdout
     assert "demo" in result.stdout
+
+
+def _command_paths(
+    parser: argparse.ArgumentParser, path: tuple[str, ...] = ()
+) -> list[tuple[str, ...]]:
+    """Every command and sub-action the parser knows, e.g. ("dashboards", "push")."""
+    paths = [path] if path else []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                paths += _command_paths(sub, (*path, name))
+    return paths
+
+
+COMMAND_PATHS = _command_paths(parser())
+
+
+def _launchers() -> dict[str, list[str]]:
+    script = shutil.which("citypulse", path=str(Path(sys.executable).parent))
+    assert script, "the citypulse console script is not installed next to this Python"
+    return {"console script": [script], "python -m citypulse": [sys.executable, "-m", "citypulse"]}
+
+
+def test_every_command_is_listed() -> None:
+    top = {path[0] for path in COMMAND_PATHS}
+    assert top == {
+        "broker",
+        "topics",
+        "worker",
+        "simulate",
+        "record",
+        "replay",
+        "verify",
+        "demo",
+        "schemas",
+        "alerts",
+        "dashboards",
+    }
+    assert ("dashboards", "push") in COMMAND_PATHS
+
+
+@pytest.mark.parametrize("launcher", ["console script", "python -m citypulse"])
+def test_every_command_answers_help_however_it_is_launched(launcher: str) -> None:
+    """Each --help in a process of its own, as a user types it (a handler defined after the
+    ``__main__`` guard once made ``python -m citypulse.cli simulate --to`` die)."""
+    argv = _launchers()[launcher]
+    for path in COMMAND_PATHS:
+        result = subprocess.run(
+            [*argv, *path, "--help"], capture_output=True, text=True, timeout=60
+        )
+        assert result.returncode == 0, (path, result.stderr)
+        assert f"usage: citypulse {' '.join(path)}" in result.stdout, path
+
+
+@pytest.mark.parametrize("launcher", ["console script", "python -m citypulse"])
+def test_a_recording_is_simulated_and_verified_however_it_is_launched(
+    launcher: str, tmp_path: Path
+) -> None:
+    argv = _launchers()[launcher]
+    recording = tmp_path / "sim.jsonl.gz"
+    simulated = subprocess.run(
+        [*argv, "simulate", "--to", str(recording), "--events", "300", "--seed", "5"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert simulated.returncode == 0, simulated.stderr
+    verified = subprocess.run(
+        [*argv, "verify", str(recording), "--format", "json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert verified.returncode == 0, verified.stderr
+    assert json.loads(verified.stdout)["records"] == 300
+
+
+def test_a_command_that_needs_kafka_says_how_to_give_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("CITYPULSE_BROKER", raising=False)
+    console = Console(record=True, width=200, force_terminal=False)
+    assert main(["topics", "create"], console=console) == 2
+    assert "no broker" in console.export_text()

@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 import yaml
-from citypulse.dashboards.panels import DATASOURCE
 from jsonschema import Draft7Validator
+
+from citypulse.dashboards.panels import DATASOURCE
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = ROOT / "tests/data/compose-spec.json"

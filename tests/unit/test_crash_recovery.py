@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import random
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from citypulse.producers.profile import Faults, SimulationConfig
 from citypulse.producers.simulator import Simulator
 from citypulse.schemas import (
@@ -28,8 +31,6 @@ from citypulse.tests.support.durability import (
     run_with_crashes,
     skipped_offsets,
 )
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 REF = load_reference()
 CONFIG = KpiConfig.from_reference(REF)

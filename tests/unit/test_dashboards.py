@@ -12,6 +12,7 @@ from xml.etree import ElementTree
 
 import pytest
 import yaml
+
 from citypulse.dashboards import agency, pipeline, render, wall
 from citypulse.dashboards.alerts import THRESHOLDS, rule_groups
 from citypulse.dashboards.panels import DATASOURCE
@@ -129,8 +130,9 @@ def test_the_agency_drill_down_has_province_and_agency_variables() -> None:
 
 def metric_names() -> set[str]:
     """what the worker exposes (the inventory, from a rendering of the code) and records"""
-    from citypulse.streams.metrics import pipeline_metrics
     from prometheus_client import CollectorRegistry
+
+    from citypulse.streams.metrics import pipeline_metrics
 
     registry = CollectorRegistry()
     pipeline_metrics(registry, ("t",))

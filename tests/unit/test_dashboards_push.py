@@ -5,11 +5,11 @@ from __future__ import annotations
 import base64
 
 import pytest
-from citypulse.dashboards import render
-from citypulse.tests.support.grafana_api import GrafanaApiStandIn
 from rich.console import Console
 
 from citypulse.cli import main
+from citypulse.dashboards import render
+from citypulse.tests.support.grafana_api import GrafanaApiStandIn
 
 
 def push(

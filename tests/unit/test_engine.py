@@ -6,6 +6,7 @@ import json
 from datetime import datetime, timedelta
 
 import pytest
+
 from citypulse.schemas import load_reference
 from citypulse.streams.kpi import OTHER, KpiConfig, KpiEngine
 from citypulse.tests.support.events import ICT, document, dossier, ts

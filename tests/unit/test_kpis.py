@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import pytest
+
 from citypulse.schemas import Event
 from citypulse.streams.kpi import KpiConfig, KpiEngine, KpiSnapshot
 from citypulse.tests.support.events import document, dossier

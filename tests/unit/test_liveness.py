@@ -7,9 +7,10 @@ import urllib.error
 import urllib.request
 
 import pytest
+from prometheus_client import CollectorRegistry
+
 from citypulse.streams.health import EXIT_STUCK, LivenessCollector, serve, watchdog
 from citypulse.streams.liveness import Liveness, State
-from prometheus_client import CollectorRegistry
 
 BOUND = 120.0
 

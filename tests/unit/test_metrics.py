@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from prometheus_client import CollectorRegistry, generate_latest
+
 from citypulse.producers.simulator import Simulator
 from citypulse.schemas import load_reference
 from citypulse.streams.kpi import KpiConfig, KpiEngine, Pipeline
 from citypulse.streams.metrics import KpiCollector, pipeline_metrics
 from citypulse.tests.support.events import document, dossier
-from prometheus_client import CollectorRegistry, generate_latest
 
 CONTRACT_METRICS = {
     # CONTRACT §6 (counters appear with _total, histograms with _bucket/_sum/_count)

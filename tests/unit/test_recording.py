@@ -8,6 +8,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
 from citypulse.producers.pacing import paced
 from citypulse.producers.recording import (
     Recorded,
@@ -18,8 +21,6 @@ from citypulse.producers.recording import (
     scan_recording,
 )
 from citypulse.producers.selection import Selection, rebase_shift, shift_event_times
-from hypothesis import given
-from hypothesis import strategies as st
 
 EVENT = (
     b'{"event_id":"1e70dc85-8216-48da-917f-7d21578a05e0","event_type":"dossier.accepted",'

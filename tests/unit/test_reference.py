@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from citypulse.schemas import load_reference
 from citypulse.schemas.reference import ReferenceError
 

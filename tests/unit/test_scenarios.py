@@ -9,11 +9,11 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-from citypulse.producers.recording import read_recording
 
-from citypulse.replay import ReplayOptions
+from citypulse.producers.recording import read_recording
+from citypulse.commands.replay import ReplayOptions
 from citypulse.settings import Settings
-from citypulse.verify import verify
+from citypulse.commands.verify import verify
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = ROOT / "scenarios"

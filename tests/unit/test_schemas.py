@@ -8,6 +8,7 @@ from typing import Any
 
 import jsonschema
 import pytest
+
 from citypulse.schemas import (
     DOCUMENT_TOPIC,
     DOSSIER_TOPIC,

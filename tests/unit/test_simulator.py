@@ -7,6 +7,7 @@ from collections import Counter
 from datetime import datetime, timedelta
 
 import pytest
+
 from citypulse.producers.calendar import WorkCalendar
 from citypulse.producers.faults import Message
 from citypulse.producers.pacing import paced

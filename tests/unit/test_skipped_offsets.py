@@ -3,6 +3,8 @@ input that was committed unprocessed, or state lost in a recovery, never passes 
 
 from __future__ import annotations
 
+from prometheus_client import CollectorRegistry
+
 from citypulse.schemas import DOSSIER_TOPIC, load_reference
 from citypulse.streams.agency_stage import AgencyStage
 from citypulse.streams.codec import facts_message
@@ -11,7 +13,6 @@ from citypulse.streams.kpi import KpiConfig
 from citypulse.streams.metrics import pipeline_metrics
 from citypulse.tests.support.durability import skipped_offsets
 from citypulse.tests.support.events import dossier
-from prometheus_client import CollectorRegistry
 
 CONFIG = KpiConfig.from_reference(load_reference())
 NOWHERE = Outputs(lambda p, k, v, n: None, lambda a, v: None, lambda v: None, lambda k, v, h: None)

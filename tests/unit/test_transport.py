@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+
 from citypulse.streams.transport import finish, first_step
 
 

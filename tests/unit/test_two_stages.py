@@ -7,6 +7,7 @@ import zlib
 from collections import defaultdict
 
 import pytest
+
 from citypulse.producers.profile import Faults, SimulationConfig
 from citypulse.producers.simulator import Simulator
 from citypulse.schemas import DecodeError, Event, decode, load_reference

@@ -10,20 +10,27 @@ name (e.g. ``test.citypulse.dossier-events``); other topics are skipped and coun
 
 from __future__ import annotations
 
+import argparse
 import json
+import sys
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 
 from prometheus_client import CollectorRegistry, generate_latest
+from rich.console import Console
 
+from citypulse import bootstrap
+from citypulse.console import kpi_view
+from citypulse.producers.recording import RecordingError
 from citypulse.schemas import DOCUMENT_TOPIC, DOSSIER_TOPIC
+from citypulse.settings import Settings
 from citypulse.streams.kpi import KpiReport, PartitionedKpis, PipelineStats
 
-from . import bootstrap
-from .replay import ReplayOptions, ReplayPlan, plan_replay, replayed
-from .settings import Settings
+from .arguments import Subcommands, add_command, add_selection_arguments
+from .replay import ReplayOptions, ReplayPlan, plan_replay, replay_options, replayed
 
-__all__ = ["Verified", "as_prometheus", "verify"]
+__all__ = ["Verified", "add_parser", "as_prometheus", "run", "verify"]
 
 
 @dataclass
@@ -78,3 +85,37 @@ def as_json(verified: Verified) -> str:
         sort_keys=True,
         default=str,
     )
+
+
+def add_parser(commands: Subcommands) -> None:
+    parser = add_command(
+        commands,
+        "verify",
+        help="compute the KPIs a recording must produce, offline",
+        description="Compute the KPIs of a recording with the core engine (one engine per "
+        "recorded partition, as the worker), after the same selection and time shift a replay "
+        "would apply: what /metrics must show once the worker has processed the replay.",
+    )
+    parser.add_argument("file", type=Path)
+    parser.add_argument(
+        "--format", choices=("table", "json", "prometheus"), default="table", help="output"
+    )
+    add_selection_arguments(parser)
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace, settings: Settings, console: Console) -> int:
+    try:
+        verified = verify(settings, replay_options(args))
+    except (RecordingError, ValueError) as exc:
+        console.print(f"verify: {exc}", style="red", markup=False)
+        return 2
+    if args.format == "prometheus":
+        sys.stdout.write(as_prometheus(verified.report))
+    elif args.format == "json":
+        sys.stdout.write(as_json(verified) + "\n")
+    else:
+        console.print(kpi_view(verified.report, bootstrap.reference(settings), verified.stats, 0))
+        if verified.skipped:
+            console.print(f"skipped (not an input topic): {dict(verified.skipped)}")
+    return 0

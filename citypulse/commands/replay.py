@@ -10,6 +10,7 @@ missing on the target are created with the recording's partition count.
 
 from __future__ import annotations
 
+import argparse
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -28,13 +29,36 @@ from rich.progress import (
 
 from citypulse.producers.pacing import paced
 from citypulse.producers.publisher import DeliveryReport, Publisher
-from citypulse.producers.recording import Recorded, RecordingInfo, event_time, read_recording
+from citypulse.producers.recording import (
+    Recorded,
+    RecordingError,
+    RecordingInfo,
+    event_time,
+    read_recording,
+)
 from citypulse.producers.selection import Selection, rebase_shift, shift_event_times
+from citypulse.settings import Settings
+from citypulse.topics import ensure_topics
 
-from .settings import Settings
-from .topics import ensure_topics
+from .arguments import (
+    Subcommands,
+    add_command,
+    add_selection_arguments,
+    parse_time,
+    require_broker,
+)
 
-__all__ = ["ReplayOptions", "ReplayPlan", "ReplayResult", "plan_replay", "replay", "replayed"]
+__all__ = [
+    "ReplayOptions",
+    "ReplayPlan",
+    "ReplayResult",
+    "add_parser",
+    "plan_replay",
+    "replay",
+    "replay_options",
+    "replayed",
+    "run",
+]
 
 
 @dataclass(frozen=True)
@@ -186,3 +210,79 @@ def replay(
         report = publisher.close()
         progress.update(task, completed=sent)
     return ReplayResult(plan, report, time.monotonic() - began)
+
+
+def add_parser(commands: Subcommands) -> None:
+    parser = add_command(
+        commands,
+        "replay",
+        help="send a recording into topics",
+        description="Send a recording back into topics, keeping keys, values, headers and "
+        "partitions. The whole file is checked first: a damaged or truncated file fails with "
+        "the line and record where it breaks, and nothing is sent.",
+    )
+    parser.add_argument("file", type=Path)
+    pace = parser.add_mutually_exclusive_group()
+    pace.add_argument(
+        "--speed", type=float, help="paced by event time, N x real time (60: an hour a minute)"
+    )
+    pace.add_argument("--rate", type=float, help="records per second")
+    parser.add_argument(
+        "--topic-prefix", default="", metavar="P", help="send to P<topic> (e.g. test.)"
+    )
+    add_selection_arguments(parser)
+    parser.set_defaults(run=run)
+
+
+def replay_options(args: argparse.Namespace) -> ReplayOptions:
+    """The options of ``replay`` (and of ``verify``, which takes the same selection)."""
+
+    def names(text: str | None) -> frozenset[str] | None:
+        return None if text is None else frozenset(n.strip() for n in text.split(",") if n.strip())
+
+    since, until = parse_time(args.since), parse_time(args.until)
+    if args.rebase_time not in (None, "now"):
+        parse_time(args.rebase_time)
+    selection = Selection(
+        None if since is None else since.timestamp(),
+        None if until is None else until.timestamp(),
+        names(args.types),
+        names(args.agencies),
+    )
+    return ReplayOptions(
+        args.file,
+        speed=getattr(args, "speed", None),
+        rate=getattr(args, "rate", None),
+        rebase_time=args.rebase_time,
+        selection=selection,
+        topic_prefix=getattr(args, "topic_prefix", ""),
+        salvage=args.salvage,
+    )
+
+
+def run(args: argparse.Namespace, settings: Settings, console: Console) -> int:
+    require_broker(settings)
+    try:
+        options = replay_options(args)
+        plan = plan_replay(options)
+        if plan.shift:
+            first = datetime.fromtimestamp((plan.first_event or 0) + plan.shift, UTC)
+            console.print(
+                f"rebased: event times shifted by {plan.shift:+,.0f} s; first event at "
+                f"{first.isoformat()} (give verify --rebase-time {first.isoformat()})"
+            )
+        result = replay(settings, options, plan, console)
+    except (RecordingError, ValueError) as exc:
+        console.print(f"replay: {exc} (nothing was sent)", style="red", markup=False)
+        return 2
+    report = result.report
+    style = "green" if report.ok else "red"
+    console.print(
+        f"sent {report.sent:,} · failed {report.failed:,} · selected {plan.records:,} of "
+        f"{plan.info.records:,} records · {result.seconds:,.1f} s "
+        f"({report.sent / max(result.seconds, 1e-9):,.0f} rec/s)"
+        + (f" · first error: {report.first_error}" if report.first_error else ""),
+        style=style,
+        markup=False,
+    )
+    return 0 if report.ok and report.sent == plan.records else 1

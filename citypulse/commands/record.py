@@ -12,6 +12,7 @@ too), after N records, or on Ctrl-C; the file is valid in every case.
 
 from __future__ import annotations
 
+import argparse
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -23,12 +24,13 @@ from kafka import KafkaConsumer, TopicPartition
 from rich.console import Console
 from rich.progress import Progress, TextColumn, TimeElapsedColumn
 
+from citypulse.interrupts import deferred_interrupts
 from citypulse.producers.recording import Recorded, RecordingWriter, event_time
+from citypulse.settings import Settings
 
-from .interrupts import deferred_interrupts
-from .settings import Settings
+from .arguments import Subcommands, add_command, parse_time, require_broker
 
-__all__ = ["RecordOptions", "RecordResult", "record"]
+__all__ = ["RecordOptions", "RecordResult", "add_parser", "record", "run"]
 
 
 @dataclass(frozen=True)
@@ -177,3 +179,67 @@ def _record(
         f"({options.out.stat().st_size / 1e6:,.1f} MB; stopped: {ended})[/green]"
     )
     return RecordResult(summary["records"], ended, summary)
+
+
+def add_parser(commands: Subcommands) -> None:
+    parser = add_command(
+        commands,
+        "record",
+        help="capture topics into a recording file",
+        description="Capture topics into a recording file (gzip JSON Lines: header, records, "
+        "summary). Stops at the end offsets seen at start, after --max-records, or on Ctrl-C, "
+        "leaving a valid file in every case.",
+    )
+    parser.add_argument("--out", type=Path, required=True, metavar="FILE", help="file to write")
+    parser.add_argument(
+        "--topic",
+        action="append",
+        dest="topics",
+        metavar="TOPIC",
+        help="topic to record (repeatable; default: the two input topics)",
+    )
+    start = parser.add_mutually_exclusive_group()
+    start.add_argument(
+        "--from-offset",
+        action="append",
+        default=[],
+        metavar="TOPIC:PARTITION:OFFSET",
+        help="start this partition at this offset (repeatable; others from the beginning)",
+    )
+    start.add_argument(
+        "--since",
+        metavar="TIME",
+        help="start each partition at its first event with occurred_at >= TIME (ISO 8601 "
+        "with offset), found by reading the partition",
+    )
+    parser.add_argument("--max-records", type=int, metavar="N", help="stop after N records")
+    parser.add_argument(
+        "--idle-timeout",
+        type=float,
+        default=10.0,
+        metavar="S",
+        help="stop when nothing arrives for S seconds before the end (default 10)",
+    )
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace, settings: Settings, console: Console) -> int:
+    require_broker(settings)
+    offsets = {}
+    try:
+        for spec in args.from_offset:
+            topic, partition, offset = spec.rsplit(":", 2)
+            offsets[(topic, int(partition))] = int(offset)
+        options = RecordOptions(
+            topics=args.topics or list(settings.input_topics),
+            out=args.out,
+            offsets=offsets,
+            since=parse_time(args.since),
+            max_records=args.max_records,
+            idle_timeout=args.idle_timeout,
+        )
+        record(settings, options, console)
+    except (RecordError, ValueError) as exc:
+        console.print(f"record: {exc}", style="red", markup=False)
+        return 2
+    return 0

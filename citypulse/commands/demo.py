@@ -6,6 +6,7 @@ service; this one needs nothing but Python.)
 
 from __future__ import annotations
 
+import argparse
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -14,16 +15,17 @@ from datetime import timedelta
 from rich.console import Console
 from rich.live import Live
 
+from citypulse import bootstrap
+from citypulse.console import kpi_view
 from citypulse.producers.pacing import paced
 from citypulse.producers.profile import Faults, SimulationConfig
 from citypulse.producers.simulator import Simulator
+from citypulse.settings import Settings
 from citypulse.streams.kpi import Pipeline
 
-from . import bootstrap
-from .console import kpi_view
-from .settings import Settings
+from .arguments import Subcommands, add_command
 
-__all__ = ["DemoOptions", "run_offline_demo"]
+__all__ = ["DemoOptions", "LiveDemoOptions", "add_parser", "run", "run_demo", "run_offline_demo"]
 
 #: The fault mix of ``--faults``: what a real upstream does on a bad day.
 DEMO_FAULTS = Faults(duplicate=0.01, disorder=0.03, late=0.003, malformed=0.003, pii=0.01)
@@ -90,9 +92,8 @@ def run_demo(settings: Settings, options: LiveDemoOptions, console: Console) -> 
     import threading
     from pathlib import Path
 
+    from citypulse.broker import EmbeddedBroker
     from citypulse.producers.publisher import Publisher
-
-    from .broker import EmbeddedBroker
 
     logs = Path(tempfile.mkdtemp(prefix="citypulse-demo-"))
     broker: EmbeddedBroker | None = None
@@ -112,7 +113,7 @@ def run_demo(settings: Settings, options: LiveDemoOptions, console: Console) -> 
         }
         with (logs / "worker.log").open("wb") as log:
             worker = subprocess.Popen(
-                [sys.executable, "-m", "citypulse.cli", "worker"],
+                [sys.executable, "-m", "citypulse", "worker"],
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -175,8 +176,8 @@ def _show(
     url: str, settings: Settings, console: Console, refresh: float, done: Callable[[], bool]
 ) -> None:
     """Redraw the table from /metrics until ``done()``, then once more when the worker caught up."""
-    from .console import kpi_table, rows_from_samples
-    from .scrape import parse, scrape
+    from citypulse.console import kpi_table, rows_from_samples
+    from citypulse.scrape import parse, scrape
 
     reference = bootstrap.reference(settings)
     weights = bootstrap.kpi_config(settings).index_weights
@@ -201,3 +202,45 @@ def _show(
             if finished:
                 break
     console.line()
+
+
+def add_parser(commands: Subcommands) -> None:
+    parser = add_command(
+        commands,
+        "demo",
+        help="broker + worker + simulator, live KPI table from the worker's /metrics "
+        "(embedded broker unless CITYPULSE_BROKER is set)",
+    )
+    parser.add_argument("--seed", type=int, default=42, help="simulator seed (default 42)")
+    parser.add_argument(
+        "--hours", type=float, help="simulated hours to run (default: until Ctrl-C; offline: 72)"
+    )
+    parser.add_argument(
+        "--speed",
+        type=float,
+        help="simulated seconds per real second (default 1800; offline 14400); 0: flat out",
+    )
+    parser.add_argument(
+        "--offline", action="store_true", help="no Kafka: fold the simulator in this process"
+    )
+    parser.add_argument("--no-faults", action="store_true", help="do not inject upstream faults")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace, settings: Settings, console: Console) -> int:
+    if args.offline:
+        offline = DemoOptions(
+            seed=args.seed,
+            hours=72.0 if args.hours is None else args.hours,
+            speed=(4 * 3600.0 if args.speed is None else args.speed) or None,
+            faults=not args.no_faults,
+        )
+        run_offline_demo(settings, offline, console)
+        return 0
+    live = LiveDemoOptions(
+        seed=args.seed,
+        hours=args.hours,
+        speed=(1800.0 if args.speed is None else args.speed) or None,
+        faults=not args.no_faults,
+    )
+    return run_demo(settings, live, console)

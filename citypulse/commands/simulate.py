@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import itertools
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field, replace
@@ -11,18 +12,19 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from citypulse import bootstrap
+from citypulse.interrupts import deferred_interrupts
 from citypulse.producers.faults import Message
 from citypulse.producers.pacing import paced
 from citypulse.producers.profile import Faults, SimulationConfig
 from citypulse.producers.publisher import DeliveryReport, Publisher
 from citypulse.producers.simulator import Simulator
 from citypulse.schemas import DOCUMENT_TOPIC, DOSSIER_TOPIC
+from citypulse.settings import Settings
 
-from . import bootstrap
-from .interrupts import deferred_interrupts
-from .settings import Settings
+from .arguments import Subcommands, add_command, require_broker
 
-__all__ = ["SimulateOptions", "simulate_to_file", "simulate_to_kafka"]
+__all__ = ["SimulateOptions", "add_parser", "run", "simulate_to_file", "simulate_to_kafka"]
 
 
 @dataclass(frozen=True)
@@ -123,3 +125,73 @@ def simulate_to_file(
         f"({path.stat().st_size / 1e6:,.1f} MB)[/green]"
     )
     return summary
+
+
+def add_parser(commands: Subcommands) -> None:
+    parser = add_command(commands, "simulate", help="stream the simulator into the input topics")
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--events", type=int, help="stop after N messages")
+    size.add_argument("--hours", type=float, help="stop after H simulated hours")
+    pace = parser.add_mutually_exclusive_group()
+    pace.add_argument("--rate", type=float, help="messages per second")
+    pace.add_argument("--speed", type=float, help="simulated seconds per real second")
+    parser.add_argument("--seed", type=int, default=42)
+    for fault in ("duplicate", "disorder", "late", "malformed", "pii"):
+        parser.add_argument(
+            f"--{fault}",
+            type=float,
+            default=0.0,
+            metavar="RATE",
+            help=f"inject {fault} faults at this rate per event (0-1)",
+        )
+    parser.add_argument(
+        "--to",
+        type=Path,
+        metavar="FILE",
+        help="write a recording file instead of sending (no broker; replay it later)",
+    )
+    parser.add_argument(
+        "--late-agency",
+        action="append",
+        default=[],
+        metavar="CODE=SHARE",
+        help="a degraded agency: its share of late resolutions (repeatable), e.g. CAT=0.6",
+    )
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace, settings: Settings, console: Console) -> int:
+    options = SimulateOptions(
+        events=args.events,
+        hours=args.hours,
+        rate=args.rate,
+        speed=args.speed,
+        seed=args.seed,
+        faults=Faults(
+            duplicate=args.duplicate,
+            disorder=args.disorder,
+            late=args.late,
+            malformed=args.malformed,
+            pii=args.pii,
+        ),
+        late_share=_late_shares(args.late_agency),
+    )
+    if args.to is None:
+        require_broker(settings)
+        return 0 if simulate_to_kafka(settings, options, console).ok else 1
+    if args.events is None and args.hours is None:
+        console.print("[red]simulate --to FILE needs --events N or --hours H[/red]")
+        return 2
+    if args.rate is not None or args.speed is not None:
+        console.print("[red]simulate --to FILE writes as fast as it can: no --rate/--speed[/red]")
+        return 2
+    simulate_to_file(settings, options, args.to, console)
+    return 0
+
+
+def _late_shares(pairs: list[str]) -> dict[str, float]:
+    shares = {}
+    for pair in pairs:
+        code, _, share = pair.partition("=")
+        shares[code] = float(share)
+    return shares

@@ -7,13 +7,18 @@ restart it.
 
 from __future__ import annotations
 
+import argparse
 import gc
 import logging
 
-from . import bootstrap
-from .settings import Settings
+from rich.console import Console
 
-__all__ = ["GC_THRESHOLDS", "run_worker"]
+from citypulse import bootstrap
+from citypulse.settings import Settings
+
+from .arguments import Subcommands, add_command, require_broker
+
+__all__ = ["GC_THRESHOLDS", "add_parser", "run", "run_worker"]
 
 #: The cyclic garbage collector's thresholds in a worker (CPython's default: 700, 10, 10).
 #: The worker keeps hundreds of thousands of long-lived objects (entity records, agency
@@ -62,3 +67,19 @@ def run_worker(settings: Settings) -> None:
     faust.Worker(
         worker.app, loglevel=settings.log_level, quiet=True, override_logging=False
     ).execute_from_commandline()
+
+
+def add_parser(commands: Subcommands) -> None:
+    parser = add_command(
+        commands,
+        "worker",
+        help="run the KPI worker (Faust) with /metrics, /healthz and /readyz on "
+        "CITYPULSE_HTTP_PORT",
+    )
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace, settings: Settings, console: Console) -> int:
+    require_broker(settings)
+    run_worker(settings)
+    return 0
