@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, AwareDatetime, BeforeValidator, Field
+from pydantic import AliasChoices, BeforeValidator, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
-from .envelope import Code, EntityId, Envelope
+from .envelope import Code, EntityId, Envelope, Timestamp
 
 __all__ = [
     "LEGACY_LEVELS",
@@ -45,7 +45,10 @@ class DossierEventBase(Envelope):
 
 
 def _legacy_level(value: Any) -> Any:
-    """Map a legacy ``level`` 1-4 (an integer) to ``service_level``; strings pass through."""
+    """Map a legacy ``level`` 1-4 (an integer) to ``service_level``; strings pass through.
+    ``3.0`` is the integer 3, as JSON Schema counts it (the exported schema says "integer")."""
+    if type(value) is float and value.is_integer():
+        value = int(value)
     if type(value) is not int:
         return value
     if value not in LEGACY_LEVELS:
@@ -57,7 +60,27 @@ def _legacy_level(value: Any) -> Any:
     return LEGACY_LEVELS[value]
 
 
+def _legacy_level_schema(schema: dict[str, Any]) -> None:
+    """The exported JSON Schema of ``dossier.submitted`` says what the decoder does: either
+    ``service_level``, or else a legacy ``level`` (1-4, or a service level by name)."""
+    properties = schema["properties"]
+    service_level = {k: v for k, v in properties["service_level"].items() if k != "title"}
+    schema["required"].remove("service_level")
+    schema["if"] = {"required": ["service_level"]}
+    schema["else"] = {
+        "required": ["level"],
+        "properties": {
+            "level": {
+                "anyOf": [{"type": "integer", "enum": sorted(LEGACY_LEVELS)}, service_level],
+                "description": "legacy service level, read when service_level is absent",
+            }
+        },
+    }
+
+
 class DossierSubmitted(DossierEventBase):
+    model_config = ConfigDict(json_schema_extra=_legacy_level_schema)
+
     event_type: Literal["dossier.submitted"]
     procedure_code: Code
     district: Code
@@ -74,7 +97,7 @@ class DossierSubmitted(DossierEventBase):
 
 class DossierAccepted(DossierEventBase):
     event_type: Literal["dossier.accepted"]
-    due_at: AwareDatetime
+    due_at: Timestamp
 
 
 class DossierSupplementRequested(DossierEventBase):

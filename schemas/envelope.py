@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import re
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, StringConstraints
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Strict,
+    StringConstraints,
+    WithJsonSchema,
+)
+from pydantic_core import PydanticCustomError
 
-__all__ = ["Code", "EntityId", "Envelope", "EventId"]
+__all__ = ["RFC3339", "Code", "EntityId", "Envelope", "EventId", "Timestamp"]
 
 #: Province, agency, district and procedure codes: 1-32 characters of ``A-Z a-z 0-9 . _ -``.
 Code = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,32}$")]
@@ -25,6 +35,40 @@ EventId = Annotated[
 ]
 
 
+#: An RFC 3339 timestamp with its offset (CONTRACT §3): seconds required, fraction optional,
+#: ``Z`` or ``±HH:MM``. Field ranges are checked here too, so that a JSON Schema validator that
+#: does not check formats classifies a timestamp as citypulse does (but for impossible days
+#: such as 30 February, which only a calendar, or a validator checking ``date-time``, rejects).
+RFC3339 = (
+    r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])[Tt ]([01][0-9]|2[0-3]):[0-5][0-9]:"
+    r"[0-5][0-9](\.[0-9]+)?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$"
+)
+_RFC3339 = re.compile(RFC3339)
+
+
+def _rfc3339(value: Any) -> Any:
+    """pydantic parses more than RFC 3339 (``+0700``, no seconds, a digit string read as Unix
+    time): those are refused here, before parsing, with the contract's wording. (A validator
+    before a field makes pydantic validate the field in Python mode, where a strict datetime
+    is no string: hence the lax datetime below, given only strings that passed here.)"""
+    if not isinstance(value, str) or not _RFC3339.match(value):
+        raise PydanticCustomError(
+            "rfc3339",
+            "not an RFC 3339 timestamp with an offset (e.g. 2026-03-02T08:15:00+07:00): {value}",
+            {"value": str(value)[:40]},
+        )
+    return value
+
+
+#: An event time: RFC 3339 with an offset, decoded to an aware datetime.
+Timestamp = Annotated[
+    AwareDatetime,
+    Strict(False),
+    BeforeValidator(_rfc3339),
+    WithJsonSchema({"type": "string", "format": "date-time", "pattern": RFC3339}),
+]
+
+
 class Envelope(BaseModel):
     """Fields common to every event.
 
@@ -37,6 +81,6 @@ class Envelope(BaseModel):
 
     event_id: EventId
     schema_version: Literal[1]
-    occurred_at: AwareDatetime
+    occurred_at: Timestamp
     province: Code
     agency: Code

@@ -193,3 +193,87 @@ def test_every_topic_lists_the_contract_event_types() -> None:
         "dossier.withdrawn", "dossier.rated",
     )  # fmt: skip
     assert INPUT_TOPICS[DOCUMENT_TOPIC].event_types == ("document.sent", "document.received")
+
+
+TIMESTAMPS = [
+    "2026-03-02T08:15:00+07:00",
+    "2026-03-02T08:15:00Z",
+    "2026-03-02t08:15:00z",
+    "2026-03-02 08:15:00+07:00",
+    "2026-03-02T08:15:00.123456-05:30",
+    "2026-03-02T08:15:00",  # no offset
+    "2026-03-02T08:15+07:00",  # no seconds
+    "2026-03-02T08:15:00+0700",  # offset without colon
+    "2026-03-02T08:15:00+07",
+    "2026-03-02",
+    "1772000000",  # pydantic alone would read this as Unix time
+    "2026-03-02T24:00:00+07:00",
+    "2026-13-02T08:15:00+07:00",
+    "2026-03-02T08:15:60+07:00",
+    "2026-03-02T08:15:00+24:00",
+]
+LEVELS: list[dict[str, Any]] = [
+    {"service_level": ..., "level": 4},
+    {"service_level": ..., "level": 1},
+    {"service_level": ..., "level": 3.0},
+    {"service_level": ..., "level": "partial"},
+    {"service_level": ..., "level": 5},
+    {"service_level": ..., "level": True},
+    {"service_level": ..., "level": "4"},
+    {"service_level": ..., "level": ...},
+    {"service_level": "offline", "level": 9},  # service_level wins, level is not read
+    {"service_level": "fax", "level": 4},
+]
+
+
+def _corpus() -> list[tuple[str, bytes]]:
+    """Simulated traffic with every upstream fault, and edge cases of times and levels."""
+    from citypulse.producers.profile import Faults, SimulationConfig
+    from citypulse.producers.simulator import Simulator
+    from citypulse.schemas import load_reference
+
+    faults = Faults(duplicate=0.05, disorder=0.05, late=0.05, malformed=0.2, pii=0.05)
+    simulated = Simulator(load_reference(), SimulationConfig(seed=11, faults=faults)).take(3000)
+    corpus = [(m.topic, m.value) for m in simulated]
+    for stamp in TIMESTAMPS:
+        corpus.append((DOSSIER_TOPIC, raw(SUBMITTED, occurred_at=stamp)))
+        corpus.append(
+            (DOSSIER_TOPIC, raw(SUBMITTED, event_type="dossier.accepted", due_at=stamp))
+        )
+        corpus.append((DOCUMENT_TOPIC, raw(SENT, occurred_at=stamp)))
+    corpus += [(DOSSIER_TOPIC, raw(SUBMITTED, **levels)) for levels in LEVELS]
+    return corpus
+
+
+def test_the_exported_schemas_classify_every_event_as_citypulse_does(tmp_path: Path) -> None:
+    """Another system validating with the exported files (without checking formats) accepts
+    exactly the events citypulse accepts: legacy levels included, timestamps without an
+    offset refused."""
+    export_json_schemas(tmp_path)
+    validators = {
+        topic: jsonschema.Draft202012Validator(
+            json.loads((tmp_path / f"{topic}.schema.json").read_text())
+        )
+        for topic in INPUT_TOPICS
+    }
+    corpus = _corpus()
+    legacy = 0
+    disagreements = []
+    for topic, value in corpus:
+        try:
+            document = json.loads(value)
+        except ValueError:
+            continue  # not JSON: nothing for a schema to say
+        accepted = not isinstance(decode(topic, value), DecodeError)
+        legacy += accepted and "level" in document and "service_level" not in document
+        if validators[topic].is_valid(document) != accepted:
+            disagreements.append((accepted, value.decode()[:300]))
+    assert not disagreements, disagreements[:5]
+    assert legacy > 0, "the corpus must hold legacy levels that citypulse accepts"
+
+
+def test_a_timestamp_must_be_rfc_3339_with_an_offset() -> None:
+    for stamp in ("2026-03-02T08:15+07:00", "1772000000", "2026-03-02T08:15:00+0700"):
+        error = decode(DOSSIER_TOPIC, raw(SUBMITTED, occurred_at=stamp))
+        assert isinstance(error, DecodeError)
+        assert "RFC 3339" in error.detail
