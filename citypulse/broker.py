@@ -7,16 +7,16 @@ for how Tansu differs).
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import os
-import signal
 import socket
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 from types import TracebackType
+
+from citypulse.children import CHILD_OPTIONS
 
 __all__ = ["BrokerError", "EmbeddedBroker", "free_port", "wait_for_port"]
 
@@ -45,15 +45,6 @@ def wait_for_port(host: str, port: int, timeout: float) -> None:
                     f"nothing listens on {host}:{port} after {timeout:.0f} s"
                 ) from None
             time.sleep(0.05)
-
-
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
-    """Linux: the broker gets SIGTERM when its parent dies, even by SIGKILL."""
-    try:
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
 
 
 def tansu_binary() -> str:
@@ -100,7 +91,7 @@ class EmbeddedBroker:
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
-                preexec_fn=_die_with_parent if os.name == "posix" else None,
+                **CHILD_OPTIONS,
                 env={**os.environ, "RUST_LOG": os.environ.get("RUST_LOG", "warn")},
             )
         try:

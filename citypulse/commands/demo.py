@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.live import Live
 
 from citypulse import bootstrap
+from citypulse.children import CHILD_OPTIONS
 from citypulse.console import kpi_view
 from citypulse.producers.pacing import paced
 from citypulse.producers.profile import Faults, SimulationConfig
@@ -26,6 +27,9 @@ from citypulse.streams.kpi import Pipeline
 from .arguments import Subcommands, add_command
 
 __all__ = ["DemoOptions", "LiveDemoOptions", "add_parser", "run", "run_demo", "run_offline_demo"]
+
+#: how long the simulator and the worker may take to stop (each takes about a second)
+WORKER_STOP_TIMEOUT = 10.0
 
 #: The fault mix of ``--faults``: what a real upstream does on a bad day.
 DEMO_FAULTS = Faults(duplicate=0.01, disorder=0.03, late=0.003, malformed=0.003, pii=0.01)
@@ -98,6 +102,7 @@ def run_demo(settings: Settings, options: LiveDemoOptions, console: Console) -> 
     logs = Path(tempfile.mkdtemp(prefix="citypulse-demo-"))
     broker: EmbeddedBroker | None = None
     worker: subprocess.Popen[bytes] | None = None
+    producer: threading.Thread | None = None
     stop = threading.Event()
     try:
         if settings.broker is None:
@@ -117,6 +122,7 @@ def run_demo(settings: Settings, options: LiveDemoOptions, console: Console) -> 
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                **CHILD_OPTIONS,
             )
         url = f"http://127.0.0.1:{settings.http_port}/metrics"
         console.print(f"worker /metrics: {url}   (logs in {logs}; Ctrl-C stops everything)")
@@ -136,11 +142,15 @@ def run_demo(settings: Settings, options: LiveDemoOptions, console: Console) -> 
         }
 
         def produce() -> None:
-            for message in paced(messages, speed=options.speed):
-                if stop.is_set():
-                    break
-                publisher.send(message, topic=topics[message.topic])
-            publisher.flush()
+            try:
+                for message in paced(messages, speed=options.speed):
+                    if stop.is_set():
+                        break
+                    publisher.send(message, topic=topics[message.topic])
+            finally:
+                # closed, not only flushed: the embedded broker takes seconds to stop while
+                # a client is connected
+                publisher.close()
 
         producer = threading.Thread(target=produce, name="citypulse-demo-simulator", daemon=True)
         producer.start()
@@ -161,13 +171,18 @@ def run_demo(settings: Settings, options: LiveDemoOptions, console: Console) -> 
         console.print("[yellow]stopping: simulator, worker, broker[/yellow]")
         return 0
     finally:
+        # in order: the simulator, then the worker while the broker still answers (it leaves
+        # its group and stops at once; without a broker it waits for one), then the broker
         stop.set()
+        if producer is not None:
+            producer.join(WORKER_STOP_TIMEOUT)
         if worker is not None and worker.poll() is None:
-            worker.send_signal(__import__("signal").SIGINT)
+            worker.terminate()
             try:
-                worker.wait(30)
+                worker.wait(WORKER_STOP_TIMEOUT)
             except subprocess.TimeoutExpired:
                 worker.kill()
+                worker.wait()
         if broker is not None:
             broker.stop()
 
