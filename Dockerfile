@@ -9,14 +9,13 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     CITYPULSE_DATA_DIR=/tmp/citypulse
 
 WORKDIR /src
-# the package folders of pyproject.toml's package-dir mapping
+# the package folders of pyproject.toml's package-dir mapping (the tests are not shipped)
 COPY pyproject.toml README.md ./
 COPY citypulse ./citypulse
 COPY schemas ./schemas
 COPY producers ./producers
 COPY streams ./streams
 COPY dashboards ./dashboards
-COPY tests ./tests
 RUN pip install . && useradd --uid 10001 --no-create-home citypulse
 
 WORKDIR /app

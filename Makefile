@@ -28,10 +28,11 @@ demo: install  ## install, then run the demo
 .typecheck: $(wildcard citypulse/*)
 	rm -rf .typecheck && mkdir -p .typecheck/citypulse
 	for f in citypulse/*; do ln -s "$$PWD/$$f" .typecheck/citypulse/; done
-	for d in schemas producers streams dashboards tests; do ln -s "$$PWD/$$d" .typecheck/citypulse/$$d; done
+	for d in schemas producers streams dashboards; do ln -s "$$PWD/$$d" .typecheck/citypulse/$$d; done
+	ln -s "$$PWD/tests" .typecheck/tests
 
-typecheck: .typecheck  ## mypy (strict) on the package
-	MYPYPATH=.typecheck $(BIN)/mypy -p citypulse
+typecheck: .typecheck  ## mypy (strict) on the package and its tests
+	MYPYPATH=.typecheck $(BIN)/mypy -p citypulse -p tests
 	MYPYPATH=.typecheck $(BIN)/mypy benchmarks scenarios
 
 lint:  ## ruff (lint + format check) and mypy

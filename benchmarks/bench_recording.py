@@ -30,11 +30,11 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from rich.console import Console
 
 from citypulse.broker import EmbeddedBroker
+from citypulse.commands.record import RecordOptions, record
+from citypulse.commands.replay import ReplayOptions, plan_replay, replay
 from citypulse.producers.profile import Faults, SimulationConfig
 from citypulse.producers.recording import write_messages
 from citypulse.producers.simulator import Simulator
-from citypulse.commands.record import RecordOptions, record
-from citypulse.commands.replay import ReplayOptions, plan_replay, replay
 from citypulse.schemas import DOCUMENT_TOPIC, DOSSIER_TOPIC, load_reference
 from citypulse.settings import Settings
 from citypulse.topics import ensure_topics

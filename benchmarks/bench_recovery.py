@@ -16,6 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout: tests.support
+
 from kafka import KafkaConsumer, TopicPartition
 
 from citypulse.broker import EmbeddedBroker
@@ -23,9 +25,9 @@ from citypulse.producers.profile import SimulationConfig
 from citypulse.producers.publisher import Publisher
 from citypulse.producers.simulator import Simulator
 from citypulse.schemas import load_reference
-from citypulse.tests.support.pipeline import new_setup
-from citypulse.tests.support.scrape import kpi_samples
-from citypulse.tests.support.worker import WorkerProcess
+from tests.support.pipeline import new_setup
+from tests.support.scrape import kpi_samples
+from tests.support.worker import WorkerProcess
 
 
 def changelog_records(bootstrap: str, app_id: str) -> int:

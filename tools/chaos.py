@@ -18,8 +18,10 @@ import sys
 import tempfile
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout: tests.support
+
 from citypulse.broker import EmbeddedBroker
-from citypulse.tests.support.chaos import ChaosConfig, run_chaos, schedule
+from tests.support.chaos import ChaosConfig, run_chaos, schedule
 
 
 def main() -> int:

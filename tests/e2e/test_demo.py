@@ -16,7 +16,7 @@ import pytest
 
 from citypulse.broker import free_port
 from citypulse.scrape import parse, scrape
-from citypulse.tests.support.binaries import in_ci
+from tests.support.binaries import in_ci
 
 pytestmark = pytest.mark.integration
 

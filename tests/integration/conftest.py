@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from citypulse.broker import BrokerError, EmbeddedBroker
-from citypulse.tests.support.binaries import in_ci
+from tests.support.binaries import in_ci
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from citypulse.broker import EmbeddedBroker
-from citypulse.tests.support.chaos import ChaosConfig, run_chaos
+from tests.support.chaos import ChaosConfig, run_chaos
 
 pytestmark = pytest.mark.integration
 

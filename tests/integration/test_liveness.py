@@ -13,8 +13,8 @@ from citypulse.producers.profile import SimulationConfig
 from citypulse.producers.simulator import Simulator
 from citypulse.schemas import load_reference
 from citypulse.streams.health import EXIT_STUCK
-from citypulse.tests.support.pipeline import new_setup, publish
-from citypulse.tests.support.worker import WorkerProcess
+from tests.support.pipeline import new_setup, publish
+from tests.support.worker import WorkerProcess
 
 pytestmark = pytest.mark.integration
 

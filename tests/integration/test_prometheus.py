@@ -18,11 +18,11 @@ from citypulse.dashboards import render
 from citypulse.producers.profile import Faults, SimulationConfig
 from citypulse.producers.simulator import Simulator
 from citypulse.schemas import load_reference
-from citypulse.tests.support.binaries import need_binary
-from citypulse.tests.support.pipeline import expectation, new_setup, publish
-from citypulse.tests.support.prometheus import PrometheusProcess
-from citypulse.tests.support.scrape import expected_samples
-from citypulse.tests.support.worker import WorkerProcess, eventually_equal
+from tests.support.binaries import need_binary
+from tests.support.pipeline import expectation, new_setup, publish
+from tests.support.prometheus import PrometheusProcess
+from tests.support.scrape import expected_samples
+from tests.support.worker import WorkerProcess, eventually_equal
 
 pytestmark = pytest.mark.integration
 

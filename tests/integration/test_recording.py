@@ -19,6 +19,7 @@ from rich.console import Console
 
 from citypulse.broker import EmbeddedBroker
 from citypulse.cli import main
+from citypulse.commands.verify import as_prometheus, verify
 from citypulse.producers.profile import Faults, SimulationConfig
 from citypulse.producers.publisher import Publisher
 from citypulse.producers.recording import (
@@ -31,10 +32,9 @@ from citypulse.producers.recording import (
 from citypulse.producers.simulator import Simulator
 from citypulse.schemas import DOCUMENT_TOPIC, DOSSIER_TOPIC, load_reference
 from citypulse.settings import Settings
-from citypulse.tests.support.scrape import kpi_samples
-from citypulse.tests.support.worker import WorkerProcess, eventually_equal
 from citypulse.topics import ensure_topics
-from citypulse.commands.verify import as_prometheus, verify
+from tests.support.scrape import kpi_samples
+from tests.support.worker import WorkerProcess, eventually_equal
 
 pytestmark = pytest.mark.integration
 

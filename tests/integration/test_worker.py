@@ -10,7 +10,7 @@ from citypulse.broker import EmbeddedBroker
 from citypulse.producers.profile import Faults, SimulationConfig
 from citypulse.producers.simulator import Simulator
 from citypulse.schemas import load_reference
-from citypulse.tests.support.pipeline import (
+from tests.support.pipeline import (
     Setup,
     expectation,
     expected_kpis,
@@ -18,8 +18,8 @@ from citypulse.tests.support.pipeline import (
     publish,
     read_topic,
 )
-from citypulse.tests.support.scrape import kpi_samples
-from citypulse.tests.support.worker import WorkerProcess, eventually_equal, union_of
+from tests.support.scrape import kpi_samples
+from tests.support.worker import WorkerProcess, eventually_equal, union_of
 
 pytestmark = pytest.mark.integration
 

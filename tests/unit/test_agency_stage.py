@@ -9,7 +9,7 @@ from citypulse.streams.agency_stage import AgencyStage
 from citypulse.streams.codec import facts_message
 from citypulse.streams.kpi import KpiConfig
 from citypulse.streams.metrics import pipeline_metrics
-from citypulse.tests.support.durability import inconsistent_facts
+from tests.support.durability import inconsistent_facts
 
 CONFIG = KpiConfig.from_reference(load_reference())
 AGENCY = b"TTH/STP"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from citypulse.dashboards.alerts import THRESHOLDS, render, rule_groups
-from citypulse.tests.support.binaries import need_binary
+from tests.support.binaries import need_binary
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = ROOT / "deploy/prometheus/rules/citypulse.rules.yml"

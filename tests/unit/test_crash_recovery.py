@@ -22,8 +22,8 @@ from citypulse.schemas import (
 )
 from citypulse.streams.kpi import KpiConfig
 from citypulse.streams.metrics import FACT_INCONSISTENCIES
-from citypulse.tests.support.compare import expected_for_partitions, first_difference, normalised
-from citypulse.tests.support.durability import (
+from tests.support.compare import expected_for_partitions, first_difference, normalised
+from tests.support.durability import (
     DEAD_LETTER,
     Plan,
     inconsistent_facts,

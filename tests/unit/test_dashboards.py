@@ -16,7 +16,7 @@ import yaml
 from citypulse.dashboards import agency, pipeline, render, wall
 from citypulse.dashboards.alerts import THRESHOLDS, rule_groups
 from citypulse.dashboards.panels import DATASOURCE
-from citypulse.tests.support.binaries import need_binary
+from tests.support.binaries import need_binary
 
 ROOT = Path(__file__).resolve().parents[2]
 CHECKED_IN = ROOT / "deploy/grafana/dashboards"

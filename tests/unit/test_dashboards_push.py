@@ -9,7 +9,7 @@ from rich.console import Console
 
 from citypulse.cli import main
 from citypulse.dashboards import render
-from citypulse.tests.support.grafana_api import GrafanaApiStandIn
+from tests.support.grafana_api import GrafanaApiStandIn
 
 
 def push(

@@ -9,7 +9,7 @@ import pytest
 
 from citypulse.schemas import load_reference
 from citypulse.streams.kpi import OTHER, KpiConfig, KpiEngine
-from citypulse.tests.support.events import ICT, document, dossier, ts
+from tests.support.events import ICT, document, dossier, ts
 
 STP = ("TTH", "STP")
 

@@ -10,7 +10,7 @@ import json
 from citypulse.schemas import DOSSIER_TOPIC, load_reference
 from citypulse.streams.entity_stage import EntityStage, InputMessage, Outputs
 from citypulse.streams.kpi import KpiConfig
-from citypulse.tests.support.events import dossier
+from tests.support.events import dossier
 
 CONFIG = KpiConfig.from_reference(load_reference())
 

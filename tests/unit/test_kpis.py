@@ -13,7 +13,7 @@ import pytest
 
 from citypulse.schemas import Event
 from citypulse.streams.kpi import KpiConfig, KpiEngine, KpiSnapshot
-from citypulse.tests.support.events import document, dossier
+from tests.support.events import document, dossier
 
 STP = ("TTH", "STP")
 _ticks = iter(range(1, 10**9))

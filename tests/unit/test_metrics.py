@@ -9,7 +9,7 @@ from citypulse.producers.simulator import Simulator
 from citypulse.schemas import load_reference
 from citypulse.streams.kpi import KpiConfig, KpiEngine, Pipeline
 from citypulse.streams.metrics import KpiCollector, pipeline_metrics
-from citypulse.tests.support.events import document, dossier
+from tests.support.events import document, dossier
 
 CONTRACT_METRICS = {
     # CONTRACT §6 (counters appear with _total, histograms with _bucket/_sum/_count)
@@ -109,7 +109,7 @@ def test_values_are_those_of_the_report() -> None:
 def test_promtool_finds_no_problem_in_the_exposition() -> None:
     import subprocess
 
-    from citypulse.tests.support.binaries import need_binary
+    from tests.support.binaries import need_binary
 
     promtool = need_binary("promtool", "apt-get install prometheus")
     reference = load_reference()

@@ -10,7 +10,7 @@ from citypulse.producers.profile import Faults, SimulationConfig
 from citypulse.producers.simulator import Simulator
 from citypulse.schemas import DecodeError, Event, decode, load_reference
 from citypulse.streams.kpi import KpiConfig, KpiEngine, Pipeline
-from citypulse.tests.support.compare import first_difference, normalised, oracle_for
+from tests.support.compare import first_difference, normalised, oracle_for
 
 REF = load_reference()
 CONFIG = KpiConfig.from_reference(REF)

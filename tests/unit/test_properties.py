@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from citypulse.schemas import Event
 from citypulse.streams.kpi import KpiConfig, KpiEngine
-from citypulse.tests.support.compare import engine_for, first_difference, oracle_for
-from citypulse.tests.support.events import ICT, document, dossier
+from tests.support.compare import engine_for, first_difference, oracle_for
+from tests.support.events import ICT, document, dossier
 
 BASE = datetime(2026, 3, 2, 6, 0, tzinfo=ICT)
 CONFIG = KpiConfig(allowed_lateness=3600, retention=3600)

@@ -10,10 +10,10 @@ from types import ModuleType
 
 import pytest
 
-from citypulse.producers.recording import read_recording
 from citypulse.commands.replay import ReplayOptions
-from citypulse.settings import Settings
 from citypulse.commands.verify import verify
+from citypulse.producers.recording import read_recording
+from citypulse.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = ROOT / "scenarios"

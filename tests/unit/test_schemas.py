@@ -237,9 +237,7 @@ def _corpus() -> list[tuple[str, bytes]]:
     corpus = [(m.topic, m.value) for m in simulated]
     for stamp in TIMESTAMPS:
         corpus.append((DOSSIER_TOPIC, raw(SUBMITTED, occurred_at=stamp)))
-        corpus.append(
-            (DOSSIER_TOPIC, raw(SUBMITTED, event_type="dossier.accepted", due_at=stamp))
-        )
+        corpus.append((DOSSIER_TOPIC, raw(SUBMITTED, event_type="dossier.accepted", due_at=stamp)))
         corpus.append((DOCUMENT_TOPIC, raw(SENT, occurred_at=stamp)))
     corpus += [(DOSSIER_TOPIC, raw(SUBMITTED, **levels)) for levels in LEVELS]
     return corpus

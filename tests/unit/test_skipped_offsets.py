@@ -11,8 +11,8 @@ from citypulse.streams.codec import facts_message
 from citypulse.streams.entity_stage import EntityStage, InputMessage, Outputs
 from citypulse.streams.kpi import KpiConfig
 from citypulse.streams.metrics import pipeline_metrics
-from citypulse.tests.support.durability import skipped_offsets
-from citypulse.tests.support.events import dossier
+from tests.support.durability import skipped_offsets
+from tests.support.events import dossier
 
 CONFIG = KpiConfig.from_reference(load_reference())
 NOWHERE = Outputs(lambda p, k, v, n: None, lambda a, v: None, lambda v: None, lambda k, v, h: None)

@@ -20,7 +20,7 @@ from citypulse.streams.kpi import (
     PartitionedKpis,
     build_report,
 )
-from citypulse.tests.support.compare import first_difference, normalised, oracle_for
+from tests.support.compare import first_difference, normalised, oracle_for
 
 REF = load_reference()
 CONFIG = KpiConfig.from_reference(REF)
