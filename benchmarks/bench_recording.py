@@ -37,7 +37,7 @@ from citypulse.producers.recording import write_messages
 from citypulse.producers.simulator import Simulator
 from citypulse.schemas import DOCUMENT_TOPIC, DOSSIER_TOPIC, load_reference
 from citypulse.settings import Settings
-from citypulse.topics import ensure_topics
+from citypulse.topic_admin import ensure_topics
 
 PARTITIONS = 4
 FAULTS = Faults(duplicate=0.02, disorder=0.05, late=0.01, malformed=0.01, pii=0.01)

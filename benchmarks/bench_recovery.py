@@ -26,7 +26,7 @@ from citypulse.producers.publisher import Publisher
 from citypulse.producers.simulator import Simulator
 from citypulse.schemas import load_reference
 from tests.support.pipeline import new_setup
-from tests.support.scrape import kpi_samples
+from tests.support.samples import kpi_samples
 from tests.support.worker import WorkerProcess
 
 

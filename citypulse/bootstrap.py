@@ -6,7 +6,7 @@ from citypulse.schemas import Reference, load_reference
 from citypulse.streams.kpi import KpiConfig, KpiEngine
 
 from .settings import Settings
-from .topics import TopicReport, ensure_topics
+from .topic_admin import TopicReport, ensure_topics
 
 __all__ = ["create_topics", "faust_credentials", "kpi_config", "make_engine", "reference"]
 

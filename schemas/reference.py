@@ -11,14 +11,14 @@ from typing import Literal
 
 from .dossier import ServiceLevel
 
-__all__ = ["Agency", "Procedure", "Reference", "ReferenceError", "load_reference"]
+__all__ = ["Agency", "Procedure", "Reference", "ReferenceDataError", "load_reference"]
 
 AgencyLevel = Literal["province", "district", "commune"]
 _LEVELS: tuple[AgencyLevel, ...] = ("province", "district", "commune")
 _SERVICE_LEVELS: tuple[ServiceLevel, ...] = ("full_process", "partial", "offline")
 
 
-class ReferenceError(ValueError):
+class ReferenceDataError(ValueError):
     """The reference data file is inconsistent; the message names the entry."""
 
 
@@ -66,8 +66,8 @@ class Reference:
 
 
 def _parse(data: dict[str, object], origin: str) -> Reference:
-    def fail(msg: str) -> ReferenceError:
-        return ReferenceError(f"{origin}: {msg}")
+    def fail(msg: str) -> ReferenceDataError:
+        return ReferenceDataError(f"{origin}: {msg}")
 
     try:
         province = data["province"]

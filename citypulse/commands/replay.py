@@ -38,7 +38,7 @@ from citypulse.producers.recording import (
 )
 from citypulse.producers.selection import Selection, rebase_shift, shift_event_times
 from citypulse.settings import Settings
-from citypulse.topics import ensure_topics
+from citypulse.topic_admin import ensure_topics
 
 from .arguments import (
     Subcommands,

@@ -10,7 +10,7 @@ from aiokafka.structs import TopicPartition
 
 from citypulse.broker import EmbeddedBroker
 from citypulse.streams.transport import true_end_offsets
-from citypulse.topics import ensure_topics
+from citypulse.topic_admin import ensure_topics
 
 pytestmark = pytest.mark.integration
 

@@ -10,7 +10,7 @@ from citypulse.producers.faults import Message
 from citypulse.producers.publisher import Publisher
 from citypulse.producers.simulator import Simulator
 from citypulse.schemas import load_reference
-from citypulse.topics import ensure_topics
+from citypulse.topic_admin import ensure_topics
 
 
 def read_all(bootstrap: str, topic: str, partitions: int) -> list[tuple[int, bytes, bytes]]:

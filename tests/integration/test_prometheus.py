@@ -21,7 +21,7 @@ from citypulse.schemas import load_reference
 from tests.support.binaries import need_binary
 from tests.support.pipeline import expectation, new_setup, publish
 from tests.support.prometheus import PrometheusProcess
-from tests.support.scrape import expected_samples
+from tests.support.samples import expected_samples
 from tests.support.worker import WorkerProcess, eventually_equal
 
 pytestmark = pytest.mark.integration

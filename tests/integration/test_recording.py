@@ -32,8 +32,8 @@ from citypulse.producers.recording import (
 from citypulse.producers.simulator import Simulator
 from citypulse.schemas import DOCUMENT_TOPIC, DOSSIER_TOPIC, load_reference
 from citypulse.settings import Settings
-from citypulse.topics import ensure_topics
-from tests.support.scrape import kpi_samples
+from citypulse.topic_admin import ensure_topics
+from tests.support.samples import kpi_samples
 from tests.support.worker import WorkerProcess, eventually_equal
 
 pytestmark = pytest.mark.integration

@@ -18,7 +18,7 @@ from tests.support.pipeline import (
     publish,
     read_topic,
 )
-from tests.support.scrape import kpi_samples
+from tests.support.samples import kpi_samples
 from tests.support.worker import WorkerProcess, eventually_equal, union_of
 
 pytestmark = pytest.mark.integration

@@ -30,7 +30,7 @@ from citypulse.producers.simulator import Simulator
 from citypulse.schemas import DOCUMENT_TOPIC, DOSSIER_TOPIC, load_reference
 
 from .pipeline import expected_kpis, new_setup, read_topic
-from .scrape import Samples, differences, parse
+from .samples import Samples, differences, parse
 from .worker import WorkerProcess, union_of
 
 __all__ = ["ChaosConfig", "ChaosResult", "Fault", "run_chaos", "schedule"]

@@ -12,10 +12,10 @@ from citypulse.producers.faults import Message
 from citypulse.producers.publisher import Publisher
 from citypulse.schemas import DOCUMENT_TOPIC, DOSSIER_TOPIC, load_reference
 from citypulse.streams.kpi import KpiConfig
-from citypulse.topics import ensure_topics
+from citypulse.topic_admin import ensure_topics
 
 from .compare import PartitionedExpectation, expected_for_partitions
-from .scrape import Samples, expected_samples
+from .samples import Samples, expected_samples
 
 __all__ = [
     "PARTITIONS",

@@ -14,7 +14,7 @@ from types import TracebackType
 
 from citypulse.broker import free_port
 
-from .scrape import Samples, kpi_samples, parse, scrape
+from .samples import Samples, kpi_samples, parse, scrape
 
 __all__ = ["WorkerProcess"]
 
@@ -110,7 +110,7 @@ def union_of(workers: list[WorkerProcess]) -> Samples | None:
 def eventually_equal(workers: list[WorkerProcess], expected: Samples, timeout: float) -> None:
     """Wait until the union of the workers' KPI series equals ``expected``, then check that it
     stays equal for 2 more seconds; on timeout, fail with the differences and the logs."""
-    from .scrape import differences
+    from .samples import differences
 
     deadline = time.monotonic() + timeout
     union: Samples | None = None

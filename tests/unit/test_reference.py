@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from citypulse.schemas import load_reference
-from citypulse.schemas.reference import ReferenceError
+from citypulse.schemas.reference import ReferenceDataError
 
 PACKAGED = Path(__file__).parents[2] / "schemas" / "data" / "reference.toml"
 
@@ -38,5 +38,5 @@ def test_an_inconsistent_reference_file_is_refused_with_the_entry_named(
 ) -> None:
     path = tmp_path / "reference.toml"
     path.write_text(PACKAGED.read_text(encoding="utf-8").replace(*edit), encoding="utf-8")
-    with pytest.raises(ReferenceError, match=message):
+    with pytest.raises(ReferenceDataError, match=message):
         load_reference(path)
