@@ -1,7 +1,7 @@
 """A dossier released and re-created inside one batch, with the batch cut short by a crash
 after its row was durable and before its facts were: the replay must re-send the facts the
-first run computed, not recompute them against the re-created record (issue 3's SIGKILL
-loss, found by a repeated SIGKILL test: a resolution counted late, the dossier left open)."""
+first run computed, not recompute them against the re-created record (a loss a repeated
+SIGKILL test found: a resolution counted late, the dossier left open)."""
 
 from __future__ import annotations
 
