@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import itertools
 from collections.abc import Iterator, Mapping
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import UTC, timedelta
 from pathlib import Path
 
@@ -127,6 +127,10 @@ def simulate_to_file(
     return summary
 
 
+#: one option per kind of upstream fault the simulator injects (--duplicate RATE, ...)
+FAULT_NAMES = tuple(f.name for f in fields(Faults))
+
+
 def add_parser(commands: Subcommands) -> None:
     parser = add_command(commands, "simulate", help="stream the simulator into the input topics")
     size = parser.add_mutually_exclusive_group()
@@ -136,7 +140,7 @@ def add_parser(commands: Subcommands) -> None:
     pace.add_argument("--rate", type=float, help="messages per second")
     pace.add_argument("--speed", type=float, help="simulated seconds per real second")
     parser.add_argument("--seed", type=int, default=42)
-    for fault in ("duplicate", "disorder", "late", "malformed", "pii"):
+    for fault in FAULT_NAMES:
         parser.add_argument(
             f"--{fault}",
             type=float,
@@ -167,13 +171,7 @@ def run(args: argparse.Namespace, settings: Settings, console: Console) -> int:
         rate=args.rate,
         speed=args.speed,
         seed=args.seed,
-        faults=Faults(
-            duplicate=args.duplicate,
-            disorder=args.disorder,
-            late=args.late,
-            malformed=args.malformed,
-            pii=args.pii,
-        ),
+        faults=Faults(**{name: getattr(args, name) for name in FAULT_NAMES}),
         late_share=_late_shares(args.late_agency),
     )
     if args.to is None:
