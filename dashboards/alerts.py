@@ -23,7 +23,16 @@ from typing import Any
 
 import yaml
 
-__all__ = ["RUNBOOKS", "THRESHOLDS", "KpiThreshold", "render", "rule_groups"]
+__all__ = [
+    "BURN_RATES",
+    "OBJECTIVES",
+    "RUNBOOKS",
+    "THRESHOLDS",
+    "KpiThreshold",
+    "Objective",
+    "render",
+    "rule_groups",
+]
 
 RUNBOOKS = "https://github.com/citypulse/citypulse/blob/main/docs/runbooks.md"
 KEY = "province, agency"
@@ -65,6 +74,122 @@ THRESHOLDS: tuple[KpiThreshold, ...] = (
     ),
     KpiThreshold("satisfaction", "satisfaction", "ratings", 10, 0.90, None, 0.02, "30m"),
 )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Objective:
+    """A service-level objective on a ratio KPI whose counters carry its events: at least
+    ``objective`` of them good over the long run, so an error budget of ``1 - objective``.
+    Judged by how fast the budget burns (multiwindow, multi-burn-rate, as Sloth and Pyrra
+    generate them), not by today's figure alone."""
+
+    kpi: str  # the threshold table's KPI it comes from
+    title: str
+    bad_title: str  # what a bad event is, for humans: "resolved late"
+    events: str  # the counter of all events
+    bad: str  # label matchers of its bad events
+    objective: float
+    min_volume: int  # a window is judged only with at least this many events in it
+
+    @property
+    def alert(self) -> str:
+        return "Citypulse" + "".join(w.capitalize() for w in self.kpi.split("_")) + "BurnRate"
+
+    @property
+    def budget(self) -> float:
+        return 1 - self.objective
+
+    def ratio(self, window: str) -> str:
+        """The recorded share of bad events over ``window``."""
+        return (
+            f"{KEY.replace(', ', '_')}:{self.events.removesuffix('_total')}:bad_ratio_rate{window}"
+        )
+
+
+#: (severity, burn factor, long window, short window): the Google SRE workbook's pairs. A burn
+#: factor of 14.4 spends 2 % of a 30-day budget in an hour; 1 spends it all in 30 days.
+BURN_RATES: tuple[tuple[str, float, str, str], ...] = (
+    ("critical", 14.4, "1h", "5m"),
+    ("critical", 6, "6h", "30m"),
+    ("warning", 3, "1d", "2h"),
+    ("warning", 1, "3d", "6h"),
+)
+
+
+def _threshold(kpi: str) -> KpiThreshold:
+    return next(t for t in THRESHOLDS if t.kpi == kpi)
+
+
+#: on-time resolution: the one ratio KPI with a counter of good and bad events per agency
+#: (``citypulse_dossiers_resolved_total{timeliness}``); its objective is the threshold
+#: table's warning threshold
+OBJECTIVES: tuple[Objective, ...] = (
+    Objective(
+        "on_time_resolution",
+        "on-time resolution",
+        "resolved late",
+        "citypulse_dossiers_resolved_total",
+        'timeliness="late"',
+        _threshold("on_time_resolution").warning,
+        _threshold("on_time_resolution").min_volume,
+    ),
+)
+
+
+def _burn_recording_rules(o: Objective) -> list[dict[str, Any]]:
+    windows = sorted({w for _, _, *pair in BURN_RATES for w in pair}, key=_seconds)
+    return [
+        {
+            "record": o.ratio(window),
+            "expr": (
+                f"sum by ({KEY}) (rate({o.events}{{{o.bad}}}[{window}]))\n"
+                f"/ sum by ({KEY}) (rate({o.events}[{window}]))"
+            ),
+        }
+        for window in windows
+    ]
+
+
+def _burn_alert(o: Objective, severity: str) -> dict[str, Any]:
+    pairs = [(f, long, short) for s, f, long, short in BURN_RATES if s == severity]
+    terms = [
+        f"(\n  {o.ratio(long)} > {f * o.budget:.4g}\n  and {o.ratio(short)} > {f * o.budget:.4g}\n"
+        f"  and on({KEY}) sum by ({KEY}) (increase({o.events}[{long}])) >= {o.min_volume}\n)"
+        for f, long, short in pairs
+    ]
+    speed = "fast" if severity == "critical" else "steadily"
+    windows = " or ".join(f"{long} and {short}" for _, long, short in pairs)
+    return {
+        "alert": o.alert,
+        "expr": "\nor\n".join(terms),
+        "for": "2m",
+        "labels": {"severity": severity, "component": "kpi", "kpi": o.kpi},
+        "annotations": {
+            "summary": (
+                f"{{{{ $labels.agency }}}} ({{{{ $labels.province }}}}): {o.title} is using up "
+                f"its error budget {speed}: {{{{ $value | humanizePercentage }}}} {o.bad_title}, "
+                f"objective {o.objective:.0%} {o.title}"
+            ),
+            "description": (
+                f"Over the last {windows}, the share {o.bad_title} spends the {o.budget:.0%} "
+                f"error budget {' or '.join(f'{f:g}' for f, _, _ in pairs)} times as fast as "
+                f"the objective allows (with at least {o.min_volume} in the longer window)."
+            ),
+            "runbook_url": f"{RUNBOOKS}#{o.alert.lower()}",
+        },
+    }
+
+
+def _slo_rules() -> list[dict[str, Any]]:
+    rules: list[dict[str, Any]] = []
+    for o in OBJECTIVES:
+        rules.extend(_burn_recording_rules(o))
+        rules.extend(_burn_alert(o, severity) for severity in ("critical", "warning"))
+    return rules
+
+
+def _seconds(window: str) -> int:
+    return int(window[:-1]) * {"m": 60, "h": 3600, "d": 86400}[window[-1]]
 
 
 def _kpi_alert(t: KpiThreshold, severity: str, threshold: float) -> dict[str, Any]:
@@ -187,7 +312,8 @@ def _recording_rules() -> list[dict[str, Any]]:
 
 
 def rule_groups() -> dict[str, Any]:
-    """The whole rule file: recording rules, KPI alerts, pipeline alerts."""
+    """The whole rule file: recording rules, KPI alerts, objectives' burn rates, pipeline
+    alerts."""
     kpi_alerts: list[dict[str, Any]] = []
     for t in THRESHOLDS:
         kpi_alerts.append(_kpi_alert(t, "warning", t.warning))
@@ -267,6 +393,9 @@ def rule_groups() -> dict[str, Any]:
         "groups": [
             {"name": "citypulse-recording", "interval": "30s", "rules": _recording_rules()},
             {"name": "citypulse-kpi", "interval": "30s", "rules": kpi_alerts},
+            # the ratios and the alerts that read them in one group: evaluated in this order,
+            # so an alert always sees the ratios of the same evaluation
+            {"name": "citypulse-slo", "interval": "30s", "rules": _slo_rules()},
             {"name": "citypulse-pipeline", "interval": "30s", "rules": pipeline},
         ]
     }

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from citypulse.dashboards.alerts import THRESHOLDS, render, rule_groups
+from citypulse.dashboards.alerts import BURN_RATES, OBJECTIVES, THRESHOLDS, render, rule_groups
 from tests.support.binaries import need_binary
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,6 +51,26 @@ def test_kpi_alerts_follow_the_threshold_table_with_a_recovery_margin() -> None:
         assert f"< {t.warning:g}" in str(warning["expr"])
         assert f"< {t.warning + t.margin:g} and" in str(warning["expr"])  # hysteresis
         assert warning["for"] == t.for_
+
+
+def test_burn_rate_alerts_take_their_objective_from_the_threshold_table() -> None:
+    thresholds = {t.kpi: t for t in THRESHOLDS}
+    for o in OBJECTIVES:
+        assert o.objective == thresholds[o.kpi].warning
+        for severity in ("critical", "warning"):
+            (alert,) = [
+                a
+                for a in alerts()
+                if a["alert"] == o.alert and a["labels"]["severity"] == severity  # type: ignore[index]
+            ]
+            expr = str(alert["expr"])
+            for s, factor, long, short in BURN_RATES:
+                threshold = f"> {factor * o.budget:.4g}"
+                present = (
+                    f"{o.ratio(long)} {threshold}" in expr
+                    and f"{o.ratio(short)} {threshold}" in expr
+                )
+                assert present == (s == severity), (severity, factor)
 
 
 @pytest.mark.integration
