@@ -37,6 +37,7 @@ from .lag import ConsumerLag, unread
 from .liveness import Liveness
 from .metrics import KpiCollector, pipeline_metrics
 from .protocol import run_batch
+from .resume_guard import ResumeGuard
 from .transport import App, last_fetch_age, resume_at, withhold
 from .versioned_store import VersionedTable
 
@@ -201,17 +202,34 @@ def create_worker(
     # then acknowledged and committed (seen in a chaos run: 150 events lost).
     locks: dict[object, asyncio.Lock] = {}
 
-    def current(events: Sequence[Any]) -> list[Any]:
-        """The events fetched in the consumer's current generation; older ones (fetched before
-        a rebalance, still in take_events' buffer) are withheld, never processed: their
-        partitions may be another worker's now, and they are delivered again anyway."""
+    guard: ResumeGuard[TP] = ResumeGuard()
+
+    async def current(events: Sequence[Any]) -> list[Any]:
+        """The events to process: fetched in the consumer's current generation, and, for a
+        partition just adopted, from where its state resumes (resume_guard.py). The others
+        are withheld, never processed: older ones (fetched before a rebalance, still in
+        take_events' buffer) may be of partitions that are another worker's now, and are
+        delivered again anyway; early ones are read again after a seek back."""
         generation = app.consumer_generation_id
-        stale = [e for e in events if e.message.generation_id != generation]
-        if not stale:
-            return list(events)
-        withhold(stale)
-        log.info("%d events fetched before a rebalance dropped (delivered again)", len(stale))
-        return [e for e in events if e.message.generation_id == generation]
+        fresh = [e for e in events if e.message.generation_id == generation]
+        if len(fresh) < len(events):
+            withhold(e for e in events if e.message.generation_id != generation)
+            log.info(
+                "%d events fetched before a rebalance dropped (delivered again)",
+                len(events) - len(fresh),
+            )
+        verdicts, seek = guard.admit((e.message.tp, e.message.offset) for e in fresh)
+        if not seek:
+            return fresh
+        withhold(e for e, admitted in zip(fresh, verdicts, strict=True) if not admitted)
+        for tp, offset in seek.items():
+            log.warning(
+                "%s: events from beyond %d arrived before the seek there: withheld, sought back",
+                tp,
+                offset,
+            )
+            await app.consumer.seek(tp, offset)
+        return [e for e, admitted in zip(fresh, verdicts, strict=True) if admitted]
 
     def entity_agent(stage: EntityStage, out: RecordBatches) -> Callable[[Any], Any]:
         lock = locks[stage] = asyncio.Lock()
@@ -222,7 +240,7 @@ def create_worker(
                 async with lock:
                     batch = [
                         InputMessage(e.message.partition, e.message.offset, e.key, e.value)
-                        for e in current(events)
+                        for e in await current(events)
                     ]
                     await guarded(run_batch(stage.phases(batch), out.send), events)
                 worker.processed += len(batch)
@@ -281,7 +299,8 @@ def create_worker(
         async for events in stream.take_events(config.batch_size, within=config.batch_within):
             async with agency_lock:
                 batch = [
-                    (e.message.partition, e.message.offset, e.key, e.value) for e in current(events)
+                    (e.message.partition, e.message.offset, e.key, e.value)
+                    for e in await current(events)
                 ]
                 await guarded(run_batch(agency_stage.phases(batch), agency_out.send), events)
             worker.processed += len(batch)
@@ -299,6 +318,7 @@ def create_worker(
 
     async def on_revoked(sender: Any, revoked: set[TP], **kwargs: Any) -> None:
         resume_at(app.consumer, {})
+        guard.revoke()
         async with between_batches():
             for name, stage in stages.items():
                 stage.revoke(tp.partition for tp in revoked if tp.topic == name)
@@ -336,8 +356,10 @@ def create_worker(
                 stage.load(tp.partition, first)
                 resume[tp] = stage.resume_offset(tp.partition)
         # Each partition is read again from where its state ends: the consumer seeks there
-        # after Faust's seek to the committed offsets (transport.py, perform_seek).
+        # after Faust's seek to the committed offsets (transport.py, perform_seek), and the
+        # guard refuses what arrives from further on until the seek has taken effect.
         resume_at(app.consumer, resume)
+        guard.adopt(resume)
 
     app.on_rebalance_complete.connect(on_rebalance_complete)  # type: ignore[arg-type]
     return worker
