@@ -93,6 +93,10 @@ class AgencyStage:
                 self.rows[key.decode()] = row
                 self.book.aggregates[(row.aggregate.province, row.aggregate.agency)] = row.aggregate
 
+    def holds(self, partition: int) -> bool:
+        """Whether this stage has adopted facts ``partition`` (and not given it up since)."""
+        return partition in self.loaded
+
     def resume_offset(self, partition: int) -> int:
         """Where facts ``partition`` must be read from again: after the last offset its rows
         cover, or at its first offset (0 if unknown) when it has no state."""

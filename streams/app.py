@@ -37,7 +37,7 @@ from .lag import ConsumerLag, unread
 from .liveness import Liveness
 from .metrics import KpiCollector, pipeline_metrics
 from .protocol import run_batch
-from .resume_guard import ResumeGuard
+from .sequence_guard import SequenceGuard
 from .transport import App, last_fetch_age, resume_at, withhold
 from .versioned_store import VersionedTable
 
@@ -202,13 +202,13 @@ def create_worker(
     # then acknowledged and committed (seen in a chaos run: 150 events lost).
     locks: dict[object, asyncio.Lock] = {}
 
-    guard: ResumeGuard[TP] = ResumeGuard()
+    guard: SequenceGuard[TP] = SequenceGuard()
 
-    async def current(events: Sequence[Any]) -> list[Any]:
-        """The events to process: fetched in the consumer's current generation, and, for a
-        partition just adopted, from where its state resumes (resume_guard.py). The others
-        are withheld, never processed: older ones (fetched before a rebalance, still in
-        take_events' buffer) may be of partitions that are another worker's now, and are
+    async def current(events: Sequence[Any], stage: EntityStage | AgencyStage) -> list[Any]:
+        """The events to process: fetched in the consumer's current generation, and each
+        partition's in sequence from where the stage's state ends (sequence_guard.py). The
+        others are withheld, never processed: older ones (fetched before a rebalance, still
+        in take_events' buffer) may be of partitions that are another worker's now, and are
         delivered again anyway; early ones are read again after a seek back."""
         generation = app.consumer_generation_id
         fresh = [e for e in events if e.message.generation_id == generation]
@@ -218,18 +218,21 @@ def create_worker(
                 "%d events fetched before a rebalance dropped (delivered again)",
                 len(events) - len(fresh),
             )
-        verdicts, seek = guard.admit((e.message.tp, e.message.offset) for e in fresh)
-        if not seek:
+
+        def expected(tp: TP) -> int | None:
+            return stage.resume_offset(tp.partition) if stage.holds(tp.partition) else None
+
+        verdicts, seek = guard.admit(((e.message.tp, e.message.offset) for e in fresh), expected)
+        admitted = [e for e, ok in zip(fresh, verdicts, strict=True) if ok]
+        if len(admitted) == len(fresh):
             return fresh
-        withhold(e for e, admitted in zip(fresh, verdicts, strict=True) if not admitted)
+        withhold(e for e, ok in zip(fresh, verdicts, strict=True) if not ok)
         for tp, offset in seek.items():
             log.warning(
-                "%s: events from beyond %d arrived before the seek there: withheld, sought back",
-                tp,
-                offset,
+                "%s: events from beyond %d arrived before it: withheld, sought back", tp, offset
             )
             await app.consumer.seek(tp, offset)
-        return [e for e, admitted in zip(fresh, verdicts, strict=True) if admitted]
+        return admitted
 
     def entity_agent(stage: EntityStage, out: RecordBatches) -> Callable[[Any], Any]:
         lock = locks[stage] = asyncio.Lock()
@@ -240,7 +243,7 @@ def create_worker(
                 async with lock:
                     batch = [
                         InputMessage(e.message.partition, e.message.offset, e.key, e.value)
-                        for e in await current(events)
+                        for e in await current(events, stage)
                     ]
                     await guarded(run_batch(stage.phases(batch), out.send), events)
                 worker.processed += len(batch)
@@ -300,7 +303,7 @@ def create_worker(
             async with agency_lock:
                 batch = [
                     (e.message.partition, e.message.offset, e.key, e.value)
-                    for e in await current(events)
+                    for e in await current(events, agency_stage)
                 ]
                 await guarded(run_batch(agency_stage.phases(batch), agency_out.send), events)
             worker.processed += len(batch)
@@ -356,10 +359,9 @@ def create_worker(
                 stage.load(tp.partition, first)
                 resume[tp] = stage.resume_offset(tp.partition)
         # Each partition is read again from where its state ends: the consumer seeks there
-        # after Faust's seek to the committed offsets (transport.py, perform_seek), and the
-        # guard refuses what arrives from further on until the seek has taken effect.
+        # after Faust's seek to the committed offsets (transport.py, perform_seek); the guard
+        # refuses what arrives from further on (current()).
         resume_at(app.consumer, resume)
-        guard.adopt(resume)
 
     app.on_rebalance_complete.connect(on_rebalance_complete)  # type: ignore[arg-type]
     return worker

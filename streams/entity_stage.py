@@ -157,6 +157,10 @@ class EntityStage:
         part.engine.adopt(dossiers, documents, stream_time=stream_time)
         return part
 
+    def holds(self, partition: int) -> bool:
+        """Whether this stage has adopted ``partition`` (and not given it up since)."""
+        return partition in self.partitions
+
     def resume_offset(self, partition: int) -> int:
         """Where input ``partition`` must be read from again: after the last offset its state
         covers, or at its first offset (0 if unknown) when it has no state."""
