@@ -62,15 +62,18 @@ def test_every_image_is_pinned_to_a_version(name: str) -> None:
     assert re.fullmatch(r"v?\d+\.\d+\.\d+", tag), f"{image}: pin an exact version"
 
 
-def test_the_dockerfile_base_image_is_pinned_and_it_copies_every_package_folder() -> None:
+def test_the_dockerfile_base_image_is_pinned_and_it_copies_every_package_folder_and_no_tests() -> (
+    None
+):
     dockerfile = (ROOT / "Dockerfile").read_text()
     [base] = re.findall(r"^FROM (\S+)", dockerfile, flags=re.M)
     assert re.fullmatch(r"python:3\.11\.\d+-slim-\w+", base), base
     pyproject = (ROOT / "pyproject.toml").read_text()
     folders = set(re.findall(r'"citypulse[.\w]*" = "(\w+)"', pyproject))
-    assert folders == {"citypulse", "schemas", "producers", "streams", "dashboards", "tests"}
+    assert folders == {"citypulse", "schemas", "producers", "streams", "dashboards"}
     for folder in folders:
         assert f"COPY {folder} ./{folder}" in dockerfile
+    assert "COPY tests" not in dockerfile  # the image ships no tests
 
 
 @pytest.mark.parametrize("name", SERVERS)
