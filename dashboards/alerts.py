@@ -37,6 +37,24 @@ __all__ = [
 RUNBOOKS = "https://github.com/citypulse/citypulse/blob/main/docs/runbooks.md"
 KEY = "province, agency"
 
+#: How long a KPI alert stays firing after its expression stops returning. The worker's KPI
+#: series vanish the moment it cannot be scraped, before CitypulseWorkerDown fires (its `for:`):
+#: without this, every KPI page would be sent as *resolved* when the pipeline dies. Kept
+#: firing, they stay muted by Alertmanager's inhibition until the pipeline is back.
+KPI_KEEP_FIRING = "5m"
+
+#: The start of every KPI alert's texts (a Go template): ``$agency`` and ``$province`` become
+#: the names of the reference data, from ``citypulse_agency_info`` ("Sở Tư pháp [STP]",
+#: "Thừa Thiên Huế"), or stay the codes if no worker exports that series.
+NAMES = (
+    "{{ $agency := $labels.agency }}{{ $province := $labels.province }}"
+    '{{ with printf "citypulse_agency_info{province=%q,agency=%q}" $labels.province '
+    "$labels.agency | query }}"
+    '{{ $agency = printf "%s [%s]" (. | first | label "agency_name") $labels.agency }}'
+    '{{ $province = . | first | label "province_name" }}{{ end }}'
+)
+WHO = NAMES + "{{ $agency }} ({{ $province }})"
+
 
 @dataclass(frozen=True)
 class KpiThreshold:
@@ -44,6 +62,7 @@ class KpiThreshold:
 
     kpi: str
     title: str  # for humans: "on-time resolution"
+    title_vi: str  # the same in Vietnamese: "tỷ lệ hồ sơ giải quyết đúng hạn"
     denominator: str  # the citypulse_today_items item the rate divides by
     min_volume: int  # judged only once the denominator reaches this today
     warning: float
@@ -62,17 +81,21 @@ class KpiThreshold:
 
 THRESHOLDS: tuple[KpiThreshold, ...] = (
     KpiThreshold(
-        "on_time_resolution", "on-time resolution", "resolved", 10, 0.95, 0.90, 0.01, "15m"
+        "on_time_resolution", "on-time resolution", "tỷ lệ hồ sơ giải quyết đúng hạn",
+        "resolved", 10, 0.95, 0.90, 0.01, "15m",
     ),
     KpiThreshold(
-        "electronic_document", "electronic documents", "documents_sent", 10, 0.90, None, 0.02,
-        "30m",
+        "electronic_document", "electronic documents", "tỷ lệ văn bản điện tử",
+        "documents_sent", 10, 0.90, None, 0.02, "30m",
     ),
     KpiThreshold(
-        "digital_signature", "digital signatures", "documents_electronic", 10, 0.90, None, 0.02,
-        "30m",
+        "digital_signature", "digital signatures", "tỷ lệ văn bản điện tử có ký số",
+        "documents_electronic", 10, 0.90, None, 0.02, "30m",
     ),
-    KpiThreshold("satisfaction", "satisfaction", "ratings", 10, 0.90, None, 0.02, "30m"),
+    KpiThreshold(
+        "satisfaction", "satisfaction", "tỷ lệ đánh giá hài lòng",
+        "ratings", 10, 0.90, None, 0.02, "30m",
+    ),
 )  # fmt: skip
 
 
@@ -85,7 +108,9 @@ class Objective:
 
     kpi: str  # the threshold table's KPI it comes from
     title: str
+    title_vi: str
     bad_title: str  # what a bad event is, for humans: "resolved late"
+    bad_title_vi: str
     events: str  # the counter of all events
     bad: str  # label matchers of its bad events
     objective: float
@@ -127,7 +152,9 @@ OBJECTIVES: tuple[Objective, ...] = (
     Objective(
         "on_time_resolution",
         "on-time resolution",
+        _threshold("on_time_resolution").title_vi,
         "resolved late",
+        "hồ sơ giải quyết trễ hạn",
         "citypulse_dossiers_resolved_total",
         'timeliness="late"',
         _threshold("on_time_resolution").warning,
@@ -158,17 +185,23 @@ def _burn_alert(o: Objective, severity: str) -> dict[str, Any]:
         for f, long, short in pairs
     ]
     speed = "fast" if severity == "critical" else "steadily"
+    speed_vi = "nhanh" if severity == "critical" else "kéo dài"
     windows = " or ".join(f"{long} and {short}" for _, long, short in pairs)
     return {
         "alert": o.alert,
         "expr": "\nor\n".join(terms),
         "for": "2m",
+        "keep_firing_for": KPI_KEEP_FIRING,
         "labels": {"severity": severity, "component": "kpi", "kpi": o.kpi},
         "annotations": {
             "summary": (
-                f"{{{{ $labels.agency }}}} ({{{{ $labels.province }}}}): {o.title} is using up "
-                f"its error budget {speed}: {{{{ $value | humanizePercentage }}}} {o.bad_title}, "
-                f"objective {o.objective:.0%} {o.title}"
+                f"{WHO}: {o.title} is using up its error budget {speed}: "
+                f"{{{{ $value | humanizePercentage }}}} {o.bad_title}, objective {o.objective:.0%}"
+                f" {o.title}"
+            ),
+            "summary_vi": (
+                f"{WHO}: {o.title_vi} giảm {speed_vi}: {{{{ $value | humanizePercentage }}}} "
+                f"{o.bad_title_vi}, mục tiêu {o.objective:.0%}"
             ),
             "description": (
                 f"Over the last {windows}, the share {o.bad_title} spends the {o.budget:.0%} "
@@ -205,11 +238,16 @@ def _kpi_alert(t: KpiThreshold, severity: str, threshold: float) -> dict[str, An
         "alert": t.alert,
         "expr": expr,
         "for": t.for_,
+        "keep_firing_for": KPI_KEEP_FIRING,
         "labels": {"severity": severity, "component": "kpi", "kpi": t.kpi},
         "annotations": {
             "summary": (
-                f"{{{{ $labels.agency }}}} ({{{{ $labels.province }}}}): {t.title} today is "
-                f"{{{{ $value | humanizePercentage }}}}, below {threshold:.0%}"
+                f"{WHO}: {t.title} today is {{{{ $value | humanizePercentage }}}}, "
+                f"below {threshold:.0%}"
+            ),
+            "summary_vi": (
+                f"{WHO}: {t.title_vi} hôm nay là {{{{ $value | humanizePercentage }}}}, "
+                f"dưới ngưỡng {threshold:.0%}"
             ),
             "description": (
                 f"The share of {t.title} today has been below {threshold:.0%} for {t.for_} "
@@ -222,16 +260,17 @@ def _kpi_alert(t: KpiThreshold, severity: str, threshold: float) -> dict[str, An
 
 
 def _count_alert(
-    name: str, metric: str, for_: str, what: str, severity: str = "warning"
+    name: str, metric: str, for_: str, what: str, what_vi: str, severity: str = "warning"
 ) -> dict[str, Any]:
     return {
         "alert": name,
         "expr": f"{metric} > 0",
         "for": for_,
+        "keep_firing_for": KPI_KEEP_FIRING,
         "labels": {"severity": severity, "component": "kpi"},
         "annotations": {
-            "summary": f"{{{{ $labels.agency }}}} ({{{{ $labels.province }}}}): "
-            f"{{{{ $value }}}} {what}",
+            "summary": f"{WHO}: {{{{ $value }}}} {what}",
+            "summary_vi": f"{WHO}: {{{{ $value }}}} {what_vi}",
             "description": f"{what.capitalize()} for more than {for_}.",
             "runbook_url": f"{RUNBOOKS}#{name.lower()}",
         },
@@ -239,7 +278,12 @@ def _count_alert(
 
 
 def _pipeline_alert(
-    name: str, expr: str, for_: str, severity: str, summary: str, description: str
+    name: str,
+    expr: str,
+    for_: str,
+    severity: str,
+    summary: tuple[str, str],
+    description: str,
 ) -> dict[str, Any]:
     return {
         "alert": name,
@@ -247,7 +291,8 @@ def _pipeline_alert(
         "for": for_,
         "labels": {"severity": severity, "component": "pipeline"},
         "annotations": {
-            "summary": summary,
+            "summary": summary[0],
+            "summary_vi": summary[1],
             "description": description,
             "runbook_url": f"{RUNBOOKS}#{name.lower()}",
         },
@@ -321,7 +366,11 @@ def rule_groups() -> dict[str, Any]:
             kpi_alerts.append(_kpi_alert(t, "critical", t.critical))
     kpi_alerts.append(
         _count_alert(
-            "CitypulseDossiersOverdue", "citypulse_dossiers_overdue", "15m", "dossiers overdue"
+            "CitypulseDossiersOverdue",
+            "citypulse_dossiers_overdue",
+            "15m",
+            "dossiers overdue",
+            "hồ sơ quá hạn",
         )
     )
     kpi_alerts.append(
@@ -330,6 +379,7 @@ def rule_groups() -> dict[str, Any]:
             "citypulse_documents_undelivered",
             "30m",
             "documents sent and not received in time",
+            "văn bản đã gửi nhưng chưa được nhận đúng hạn",
         )
     )
     pipeline = [
@@ -338,7 +388,10 @@ def rule_groups() -> dict[str, Any]:
             'up{job="citypulse"} == 0',
             "2m",
             "critical",
-            "citypulse worker {{ $labels.instance }} is down",
+            (
+                "citypulse worker {{ $labels.instance }} is down",
+                "citypulse worker {{ $labels.instance }} ngừng hoạt động",
+            ),
             "Prometheus cannot scrape the worker: the KPIs it owns are not updated.",
         ),
         _pipeline_alert(
@@ -346,7 +399,10 @@ def rule_groups() -> dict[str, Any]:
             "sum by (topic) (increase(citypulse_events_total[10m])) == 0",
             "0m",
             "critical",
-            "no events on {{ $labels.topic }} for 10 minutes",
+            (
+                "no events on {{ $labels.topic }} for 10 minutes",
+                "không có sự kiện nào trên {{ $labels.topic }} trong 10 phút",
+            ),
             "Upstream systems sent nothing for 10 minutes: the wall shows stale KPIs.",
         ),
         _pipeline_alert(
@@ -356,7 +412,11 @@ def rule_groups() -> dict[str, Any]:
             "> 0.05",
             "10m",
             "warning",
-            "{{ $value | humanizePercentage }} of {{ $labels.topic }} goes to the dead letters",
+            (
+                "{{ $value | humanizePercentage }} of {{ $labels.topic }} goes to the dead letters",
+                "{{ $value | humanizePercentage }} thông điệp của {{ $labels.topic }} bị từ chối "
+                "(dead letter)",
+            ),
             "More than 5 % of messages are rejected (invalid, late or conflicting) for 10 min; "
             "normal is about 1 %.",
         ),
@@ -365,7 +425,10 @@ def rule_groups() -> dict[str, Any]:
             "sum by (instance, reason) (increase(citypulse_facts_inconsistent_total[10m])) > 0",
             "0m",
             "warning",
-            "{{ $labels.instance }}: agency facts that do not fit ({{ $labels.reason }})",
+            (
+                "{{ $labels.instance }}: agency facts that do not fit ({{ $labels.reason }})",
+                "{{ $labels.instance }}: dữ liệu của cơ quan không khớp ({{ $labels.reason }})",
+            ),
             "The agency stage skipped facts that contradict an agency's state: a citypulse "
             "bug or a lost message. Some agency's open or undelivered counts may be off.",
         ),
@@ -374,7 +437,11 @@ def rule_groups() -> dict[str, Any]:
             "sum by (instance, topic) (increase(citypulse_offsets_skipped_total[10m])) > 0",
             "0m",
             "critical",
-            "{{ $labels.instance }}: messages of {{ $labels.topic }} were never processed",
+            (
+                "{{ $labels.instance }}: messages of {{ $labels.topic }} were never processed",
+                "{{ $labels.instance }}: thông điệp của {{ $labels.topic }} bị bỏ qua, "
+                "chưa được xử lý",
+            ),
             "A worker jumped over offsets it had not handled: events lost (committed "
             "unprocessed, or state lost in a recovery). The KPIs undercount.",
         ),
@@ -383,7 +450,10 @@ def rule_groups() -> dict[str, Any]:
             'max by (instance, state) (citypulse_worker_state{state!="running"}) == 1',
             "1m",
             "warning",
-            "citypulse worker {{ $labels.instance }} is {{ $labels.state }}",
+            (
+                "citypulse worker {{ $labels.instance }} is {{ $labels.state }}",
+                "citypulse worker {{ $labels.instance }} đang ở trạng thái {{ $labels.state }}",
+            ),
             "The worker has no partitions, is rebalancing or recovering, lost its broker, or "
             "has input waiting and processes none. It exits by itself after "
             "CITYPULSE_STALL_TIMEOUT (2 min) for its supervisor to restart it.",

@@ -22,6 +22,7 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
+from citypulse.schemas import Reference
 from citypulse.schemas.decoding import InvalidReason
 from citypulse.streams.kpi import INDEX_KPIS, KpiReport, KpiSnapshot
 from citypulse.streams.kpi import Histogram as KpiHistogram
@@ -29,6 +30,7 @@ from citypulse.streams.kpi import Histogram as KpiHistogram
 __all__ = [
     "EVENT_LAG_BUCKETS",
     "FACT_INCONSISTENCIES",
+    "AgencyInfoCollector",
     "KpiCollector",
     "PipelineMetrics",
     "pipeline_metrics",
@@ -85,6 +87,29 @@ def _gauge(name: str, doc: str, rows: Iterable[tuple[tuple[str, str], float]]) -
     for key, value in rows:
         family.add_metric(list(key), value)
     return family
+
+
+class AgencyInfoCollector(Collector):
+    """``citypulse_agency_info``: 1 for every agency of the reference data, with its names.
+
+    The KPI series carry codes only (bounded, stable labels); alert texts and dashboards join
+    this series on (province, agency) to show the names people know the agencies by. Every
+    worker exports the whole reference, so a query takes ``max by`` (or ``first``) of it.
+    """
+
+    def __init__(self, reference: Reference) -> None:
+        self._reference = reference
+
+    def collect(self) -> Iterator[Metric]:
+        r = self._reference
+        family = GaugeMetricFamily(
+            "citypulse_agency_info",
+            "1 for each agency of the reference data; its names and level as labels.",
+            labels=[*_KEY, "agency_name", "province_name", "level", "district"],
+        )
+        for a in r.agencies:
+            family.add_metric([r.province, a.code, a.name, r.province_name, a.level, a.district], 1)
+        yield family
 
 
 class KpiCollector(Collector):

@@ -38,6 +38,7 @@ def run_worker(settings: Settings) -> None:
 
     from citypulse.streams import health
     from citypulse.streams.app import WorkerConfig, create_worker
+    from citypulse.streams.metrics import AgencyInfoCollector
 
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -58,6 +59,7 @@ def run_worker(settings: Settings) -> None:
         stall_timeout=settings.stall_timeout.total_seconds(),
     )
     worker = create_worker(config, bootstrap.kpi_config(settings))
+    worker.registry.register(AgencyInfoCollector(bootstrap.reference(settings)))
     gc.set_threshold(*GC_THRESHOLDS)
     health.serve(settings.http_port, worker.registry, worker.liveness)
     health.watchdog(worker.liveness)

@@ -8,7 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from citypulse.dashboards.alerts import BURN_RATES, OBJECTIVES, THRESHOLDS, render, rule_groups
+from citypulse.dashboards.alerts import (
+    BURN_RATES,
+    KPI_KEEP_FIRING,
+    NAMES,
+    OBJECTIVES,
+    THRESHOLDS,
+    render,
+    rule_groups,
+)
 from tests.support.binaries import need_binary
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,6 +48,7 @@ def test_every_alert_has_for_severity_summary_and_a_runbook_section_that_exists(
         assert isinstance(annotations, dict)
         assert labels["severity"] in ("warning", "critical")
         assert "{{" in annotations["summary"]  # says the value or the agency
+        assert "{{" in annotations["summary_vi"]  # and in Vietnamese
         anchor = annotations["runbook_url"].rsplit("#", 1)[1]
         assert anchor in {s.lower() for s in sections}, anchor
 
@@ -51,6 +60,28 @@ def test_kpi_alerts_follow_the_threshold_table_with_a_recovery_margin() -> None:
         assert f"< {t.warning:g}" in str(warning["expr"])
         assert f"< {t.warning + t.margin:g} and" in str(warning["expr"])  # hysteresis
         assert warning["for"] == t.for_
+
+
+def test_kpi_alerts_name_the_agency_and_outlive_a_dead_worker() -> None:
+    """Texts start with the reference data's names (codes when no worker exports them); a KPI
+    alert whose series vanish keeps firing long enough for CitypulseWorkerDown to fire and
+    mute it, instead of being sent as resolved."""
+    worker_down = next(a for a in alerts() if a["alert"] == "CitypulseWorkerDown")
+    for alert in alerts():
+        labels, annotations = alert["labels"], alert["annotations"]
+        assert isinstance(labels, dict)
+        assert isinstance(annotations, dict)
+        if labels["component"] == "kpi":
+            assert annotations["summary"].startswith(NAMES)
+            assert annotations["summary_vi"].startswith(NAMES)
+            assert alert["keep_firing_for"] == KPI_KEEP_FIRING
+            assert _seconds(KPI_KEEP_FIRING) > 2 * _seconds(str(worker_down["for"]))
+        else:
+            assert "keep_firing_for" not in alert
+
+
+def _seconds(duration: str) -> int:
+    return int(duration[:-1]) * {"s": 1, "m": 60, "h": 3600}[duration[-1]]
 
 
 def test_burn_rate_alerts_take_their_objective_from_the_threshold_table() -> None:

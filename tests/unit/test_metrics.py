@@ -8,7 +8,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from citypulse.producers.simulator import Simulator
 from citypulse.schemas import load_reference
 from citypulse.streams.kpi import KpiConfig, KpiEngine, Pipeline
-from citypulse.streams.metrics import KpiCollector, pipeline_metrics
+from citypulse.streams.metrics import AgencyInfoCollector, KpiCollector, pipeline_metrics
 from tests.support.events import document, dossier
 
 CONTRACT_METRICS = {
@@ -143,3 +143,22 @@ def test_rejection_counters_start_at_zero_for_every_input_topic_and_reason() -> 
             ) in zeros
         for kind in ("duplicate", "redelivered", "late", "conflict"):
             assert (f"citypulse_events_{kind}_total", (("topic", topic),)) in zeros
+
+
+def test_every_agency_of_the_reference_is_named_by_citypulse_agency_info() -> None:
+    reference = load_reference()
+    registry = CollectorRegistry()
+    registry.register(AgencyInfoCollector(reference))
+    samples = [s for m in registry.collect() for s in m.samples]
+    assert len(samples) == len(reference.agencies)
+    police = next(s for s in samples if s.labels["agency"] == "CAT")
+    assert police.name == "citypulse_agency_info"
+    assert police.value == 1
+    assert police.labels == {
+        "province": "TTH",
+        "agency": "CAT",
+        "agency_name": "Công an tỉnh",
+        "province_name": "Thừa Thiên Huế",
+        "level": "province",
+        "district": "HUE",
+    }
