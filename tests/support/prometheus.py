@@ -9,6 +9,7 @@ import subprocess
 import time
 import urllib.parse
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -17,19 +18,45 @@ import yaml
 
 from citypulse.broker import free_port
 
-__all__ = ["PrometheusProcess", "project_config"]
+__all__ = ["AlertTiming", "PrometheusProcess", "project_config"]
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "deploy/prometheus/prometheus.yml"
 
 
-def project_config(directory: Path, workers: list[str], port: int, interval: str = "1s") -> Path:
+@dataclass(frozen=True)
+class AlertTiming:
+    """Every alert's ``for:`` and (where it has one) ``keep_firing_for:`` replaced, so that a
+    test sees in seconds what production sees in minutes. Expressions stay untouched."""
+
+    for_: str = "1s"
+    keep_firing_for: str = "20s"
+
+    def apply(self, rule: dict[str, Any]) -> None:
+        if "alert" in rule:
+            rule["for"] = self.for_
+            if "keep_firing_for" in rule:
+                rule["keep_firing_for"] = self.keep_firing_for
+
+
+def project_config(
+    directory: Path,
+    workers: list[str],
+    port: int,
+    interval: str = "1s",
+    alertmanager: str | None = None,
+    timing: AlertTiming | None = None,
+) -> Path:
     """The project's prometheus.yml and rules, copied into ``directory`` with the citypulse
     job scraping ``workers`` (host:port) instead of compose's DNS, every ``interval``, rule
-    groups evaluated every ``interval``, and no Alertmanager. Expressions are untouched."""
+    groups evaluated every ``interval``, alerts sent to ``alertmanager`` (host:port; none if
+    None), and the alerts' timing replaced if ``timing`` is given. Expressions are untouched."""
     config = yaml.safe_load(CONFIG.read_text())
     config["global"].update(scrape_interval=interval, evaluation_interval=interval)
-    config.pop("alerting", None)
+    if alertmanager is None:
+        config.pop("alerting", None)
+    else:
+        config["alerting"]["alertmanagers"][0]["static_configs"] = [{"targets": [alertmanager]}]
     for job in config["scrape_configs"]:
         if job["job_name"] == "citypulse":
             job.pop("dns_sd_configs")
@@ -40,6 +67,9 @@ def project_config(directory: Path, workers: list[str], port: int, interval: str
         rules = yaml.safe_load((CONFIG.parent / relative).read_text())
         for group in rules["groups"]:
             group["interval"] = interval
+            for rule in group["rules"]:
+                if timing is not None:
+                    timing.apply(rule)
         (directory / relative).parent.mkdir(parents=True, exist_ok=True)
         (directory / relative).write_text(yaml.safe_dump(rules, sort_keys=False))
     path = directory / "prometheus.yml"
@@ -48,11 +78,20 @@ def project_config(directory: Path, workers: list[str], port: int, interval: str
 
 
 class PrometheusProcess:
-    def __init__(self, binary: str, directory: Path, workers: list[str]) -> None:
+    def __init__(
+        self,
+        binary: str,
+        directory: Path,
+        workers: list[str],
+        alertmanager: str | None = None,
+        timing: AlertTiming | None = None,
+    ) -> None:
         self.binary = binary
         self.directory = directory
         self.port = free_port()
-        self.config = project_config(directory, workers, self.port)
+        self.config = project_config(
+            directory, workers, self.port, alertmanager=alertmanager, timing=timing
+        )
         self.log_path = directory / "prometheus.log"
         self.process: subprocess.Popen[bytes] | None = None
 
