@@ -171,6 +171,7 @@ def create_worker(
         return Outputs(write_row, send_facts, send_watermark, send_dead_letter)
 
     agency_table = table("agencies")
+    tables = [agency_table]
     agency_out = RecordBatches(producer)
     agency_stage = AgencyStage(
         kpi,
@@ -186,6 +187,7 @@ def create_worker(
         (config.document_topic, DOCUMENT_TOPIC),
     ):
         t = table(f"entities-{contract.split('.')[1].removesuffix('-events')}")
+        tables.append(t)
         stage_out[name] = RecordBatches(producer)
         stages[name] = EntityStage(
             name,
@@ -279,6 +281,7 @@ def create_worker(
             recovering=app.rebalancing or app.in_recovery,
             lag=1 if unread_now is None else sum(unread_now.values()),
             processed=worker.processed,
+            recovered=sum(t.changelog_read for t in tables),
         )
 
     app.timer(1.0)(observe)
@@ -350,14 +353,22 @@ def create_worker(
         # where each partition's log starts: a partition adopted without any state must be
         # read from there, or the skip check counts what it jumped (streams/entity_stage.py)
         firsts = await app.consumer.earliest_offsets(*mine) if mine else {}
+        began = time.monotonic()
         async with between_batches():
             resume = {}
             for tp in mine:
-                first = firsts.get(tp)
-                stage: EntityStage | AgencyStage
-                stage = agency_stage if tp.topic == config.facts_topic else stages[tp.topic]
-                stage.load(tp.partition, first)
-                resume[tp] = stage.resume_offset(tp.partition)
+                if tp.topic == config.facts_topic:
+                    agency_stage.load(tp.partition, firsts.get(tp))
+                    resume[tp] = agency_stage.resume_offset(tp.partition)
+            for name, stage in stages.items():
+                await asyncio.sleep(0)  # one stage at a time: liveness observes in between
+                adopted = stage.adopt(
+                    {tp.partition: firsts.get(tp) for tp in mine if tp.topic == name}
+                )
+                resume.update({TP(name, p): stage.resume_offset(p) for p in adopted})
+        log.info(
+            "adopted the state of %d partitions in %.1f s", len(mine), time.monotonic() - began
+        )
         # Each partition is read again from where its state ends: the consumer seeks there
         # after Faust's seek to the committed offsets (transport.py, perform_seek); the guard
         # refuses what arrives from further on (current()).

@@ -31,7 +31,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, MutableMapping
+from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -133,19 +133,28 @@ class EntityStage:
     def load(self, partition: int, first: int | None = None) -> _Partition:
         """Adopt the rows the table holds for ``partition`` (call once table recovery is
         over), replacing what this stage held of it."""
-        part = self.partitions[partition] = self._recover(partition)
-        part.first = first
-        return part
+        return self.adopt({partition: first})[partition]
 
-    def _recover(self, partition: int) -> _Partition:
-        """Rebuild a partition's engine from the rows the table recovered for it."""
-        rows: dict[str, EntityRow] = {}
+    def adopt(self, firsts: Mapping[int, int | None]) -> dict[int, _Partition]:
+        """:meth:`load` each partition of ``firsts`` (partition -> its first offset, if known).
+
+        One pass over the table for all of them: the table holds every partition's rows, and
+        decoding it once per partition made a restart after a million events block the
+        event loop for minutes."""
+        rows: dict[int, dict[str, EntityRow]] = {p: {} for p in firsts}
         for key, raw in list(self.store.items()):
             if key.startswith(CHECKPOINT_PREFIX):
                 continue
             row = EntityRow.decode(raw, self.dossier)
-            if row.partition == partition:
-                rows[key.decode()] = row
+            if row.partition in rows:
+                rows[row.partition][key.decode()] = row
+        for partition, first in firsts.items():
+            part = self.partitions[partition] = self._rebuild(partition, rows[partition])
+            part.first = first
+        return {p: self.partitions[p] for p in firsts}
+
+    def _rebuild(self, partition: int, rows: dict[str, EntityRow]) -> _Partition:
+        """A partition's engine from the rows the table recovered for it."""
         checkpoint = self.store.get(CHECKPOINT_PREFIX + str(partition).encode())
         offset, stream_time = (-1, None) if checkpoint is None else loads(checkpoint)["cp"]
         recorder = FactRecorder()

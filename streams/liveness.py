@@ -8,7 +8,8 @@ has lasted longer than ``bound`` seconds (CITYPULSE_STALL_TIMEOUT):
   partitions);
 * disconnected: the broker has not answered a fetch for a session timeout (down, frozen,
   unreachable);
-* rebalancing or recovering (a recovery that never ends);
+* rebalancing, or recovering without reading anything (a recovery that never ends; one that
+  reads a long history is slow, not stuck);
 * stalled: input waiting (lag > 0) and nothing processed;
 * not observed at all (the event loop is blocked), judged by :meth:`Liveness.stuck` from
   another thread.
@@ -45,6 +46,7 @@ class Liveness:
     observed: float = field(init=False)  # monotonic time of the last observation
     last_progress: float = field(init=False)  # monotonic time input was last processed
     processed: int = 0
+    recovered: int = 0  # changelog records read by table recovery, so far
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __post_init__(self) -> None:
@@ -59,9 +61,13 @@ class Liveness:
         lag: int,
         processed: int,
         connected: bool = True,
+        recovered: int = 0,
     ) -> State:
-        """Record what the worker looks like at ``now``; its state."""
+        """Record what the worker looks like at ``now``; its state. ``recovered``: changelog
+        records read by table recovery so far (a recovery that reads is not stuck)."""
         with self._lock:
+            recovery_read = recovered != self.recovered
+            self.recovered = recovered
             progressed = processed != self.processed or lag == 0
             self.processed = processed
             if progressed and assigned and connected and not recovering:
@@ -79,6 +85,8 @@ class Liveness:
             if state != self.state:
                 self.state = state
                 self.since = self.last_progress if state == State.STALLED else now
+            elif state == State.RECOVERING and recovery_read:
+                self.since = now
             self.observed = now
             return state
 

@@ -17,7 +17,7 @@ function of their input prefix, so two owners' rows of the same version are the 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, cast
 
 import faust
 from faust.stores import memory
@@ -33,6 +33,8 @@ class VersionedStore(memory.Store):  # type: ignore[type-arg]
     def __post_init__(self) -> None:
         super().__post_init__()
         self.versions: dict[Any, int] = {}
+        #: changelog records read so far: how a long recovery shows it is progressing
+        self.changelog_read = 0
 
     def apply_changelog_batch(
         self,
@@ -43,6 +45,7 @@ class VersionedStore(memory.Store):  # type: ignore[type-arg]
         data, versions, partitions = self.data, self.versions, self._key_partition
         changelog = self.table.changelog_topic.get_topic_name()
         for event in batch:
+            self.changelog_read += 1
             message = event.message
             if message.topic != changelog:
                 # Faust 0.15 hands a record of a changelog partition that is neither active
@@ -56,6 +59,11 @@ class VersionedStore(memory.Store):  # type: ignore[type-arg]
 
 class VersionedTable(faust.Table):  # type: ignore[type-arg]
     """A table on a :class:`VersionedStore` (as ``Table._new_store_by_url`` builds one)."""
+
+    @property
+    def changelog_read(self) -> int:
+        """Changelog records its recovery has read so far."""
+        return cast(VersionedStore, self.data).changelog_read
 
     def _new_store(self) -> VersionedStore:
         return VersionedStore(

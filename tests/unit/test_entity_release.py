@@ -66,3 +66,31 @@ def test_a_replayed_batch_resends_the_facts_of_an_entity_released_and_recreated_
     assert resolved_again == resolved_first
     names = [fact[0] for fact in resolved_first[0]]
     assert names == ["opened", "due_removed", "resolved", "processed"]
+
+
+def test_adopting_several_partitions_at_once_is_adopting_each() -> None:
+    events = [
+        dossier("submitted", f"D{p}", "2026-03-02 08:00", agency=agency)
+        for p, agency in enumerate(("STP", "SXD", "CAT", "SNV"))
+    ]
+    store: dict[bytes, bytes] = {}
+    stage = EntityStage(DOSSIER_TOPIC, DOSSIER_TOPIC, CONFIG, store, Sink(store).outputs())
+    stage.adopt({p: None for p in range(4)})
+    for p, event in enumerate(events):
+        value = event.model_dump_json().encode()
+        stage.process([InputMessage(p, 10 + p, f"D{p}".encode(), value)])
+    stage.checkpoint()
+
+    def fresh() -> EntityStage:
+        return EntityStage(DOSSIER_TOPIC, DOSSIER_TOPIC, CONFIG, store, Sink(store).outputs())
+
+    together, one_by_one = fresh(), fresh()
+    together.adopt({0: 5, 2: None, 3: 7})
+    for p, first in ((0, 5), (2, None), (3, 7)):
+        one_by_one.load(p, first)
+    assert together.partitions.keys() == one_by_one.partitions.keys() == {0, 2, 3}
+    for p in (0, 2, 3):
+        a, b = together.partitions[p], one_by_one.partitions[p]
+        assert a.rows.keys() == b.rows.keys() == {f"D{p}"}
+        assert a.engine.stream_time == b.engine.stream_time
+        assert together.resume_offset(p) == one_by_one.resume_offset(p) == 11 + p

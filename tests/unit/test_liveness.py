@@ -126,3 +126,16 @@ def test_the_watchdog_exits_with_its_status_once_the_worker_is_stuck() -> None:
     thread = watchdog(live, interval=0.001, clock=lambda: next(clock), exit=exits.append)
     thread.join(5)
     assert exits == [EXIT_STUCK]
+
+
+def test_a_recovery_that_keeps_reading_its_changelogs_is_slow_not_stuck() -> None:
+    live = Liveness(BOUND, 0.0)
+    for t in range(0, 600, 10):  # ten minutes of recovery, reading all along
+        live.observe(t, assigned=True, recovering=True, lag=0, processed=0, recovered=t * 1000)
+    assert live.state == State.RECOVERING
+    assert live.stuck(595) is None
+    live.observe(600, assigned=True, recovering=True, lag=0, processed=0, recovered=590_000)
+    assert live.stuck(600 + BOUND - 20) is None
+    reason = live.stuck(590 + BOUND + 1)  # nothing read since 590
+    assert reason is not None
+    assert reason.startswith("recovering for 121 s")
