@@ -29,9 +29,11 @@ from .alerts import THRESHOLDS, KpiThreshold
 
 __all__ = [
     "DATASOURCE",
+    "PROMETHEUS_UID",
     "Query",
     "bars",
     "dashboard",
+    "datasource_variable",
     "kpi_steps",
     "pie",
     "place",
@@ -42,9 +44,11 @@ __all__ = [
     "variable",
 ]
 
-#: the Prometheus datasource every panel uses; provisioning and ``dashboards push`` create
-#: it with this uid
-DATASOURCE = model.DataSourceRef(type_val="prometheus", uid="citypulse-prometheus")
+#: the uid of the Prometheus datasource provisioning and ``dashboards push`` create
+PROMETHEUS_UID = "citypulse-prometheus"
+#: what every panel and query variable uses: the dashboard's ``$datasource`` variable, which
+#: defaults to citypulse's Prometheus (a site with its own Prometheus picks it there)
+DATASOURCE = model.DataSourceRef(type_val="prometheus", uid="${datasource}")
 
 GREEN, ORANGE, RED, BLUE = "green", "orange", "red", "blue"
 
@@ -192,11 +196,17 @@ def bars(
 
 
 def pie(
-    title: str, description: str, queries: Sequence[Query], at: tuple[int, int, int, int]
+    title: str,
+    description: str,
+    queries: Sequence[Query],
+    at: tuple[int, int, int, int],
+    *,
+    unit: str = "short",
 ) -> piechart.Panel:
     """Shares of a whole (e.g. the channel mix), with percentages in the legend."""
     panel = (
         piechart.Panel()
+        .unit(unit)
         .pie_type(pie_model.PieChartType.DONUT)
         .reduce_options(ReduceDataOptions().calcs(["lastNotNull"]).values(False))
         .legend(
@@ -208,6 +218,16 @@ def pie(
         )
     )
     return _targets(place(panel, title, description, *at), queries, instant=True)  # type: ignore[no-any-return]
+
+
+def datasource_variable() -> builders.DatasourceVariable:
+    """``$datasource``: which Prometheus the panels query; citypulse's own by default."""
+    return (
+        builders.DatasourceVariable("datasource")
+        .label("Data source")
+        .type("prometheus")
+        .current(model.VariableOption(selected=True, text=PROMETHEUS_UID, value=PROMETHEUS_UID))
+    )
 
 
 def province_variable() -> builders.QueryVariable:
@@ -243,6 +263,7 @@ def dashboard(uid: str, title: str, description: str, tags: list[str]) -> builde
         .refresh("30s")
         .timezone("browser")
         .tooltip(model.DashboardCursorSync.CROSSHAIR)
+        .with_variable(datasource_variable())
         .link(
             builders.DashboardLink("citypulse")
             .type(model.DashboardLinkType.DASHBOARDS)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from grafana_foundation_sdk.builders import dashboard as builders
 
 from .panels import GREEN, ORANGE, RED, dashboard, steps, tile, trend
-from .promql import quantile
+from .promql import RATE_INTERVAL, quantile
 
 __all__ = ["UID", "build"]
 
@@ -65,7 +65,7 @@ def build() -> builders.Dashboard:
             "Duplicates per second",
             "Events received again with an event_id already seen (upstream retries), "
             "counted once in the KPIs. A jump means an upstream system is resending.",
-            ("sum(rate(citypulse_events_duplicate_total[5m]))", "duplicates/s"),
+            (f"sum(rate(citypulse_events_duplicate_total[{RATE_INTERVAL}]))", "duplicates/s"),
             (16, 0, 4, 4),
             unit="none",
             decimals=2,
@@ -74,7 +74,7 @@ def build() -> builders.Dashboard:
             "Late events per second",
             "Events older than stream time minus the allowed lateness, rejected to the "
             "dead letters. Non-zero means an upstream system delivers hours late.",
-            ("sum(rate(citypulse_events_late_total[5m]))", "late/s"),
+            (f"sum(rate(citypulse_events_late_total[{RATE_INTERVAL}]))", "late/s"),
             (20, 0, 4, 4),
             unit="none",
             decimals=2,
@@ -83,16 +83,16 @@ def build() -> builders.Dashboard:
     ]
     for panel in tiles:
         board = board.with_panel(panel)
-    rate5m = "sum by ({by}) (rate({metric}[5m]))"
+    per_second = "sum by ({by}) (rate({metric}[" + RATE_INTERVAL + "]))"
     return (
         board.with_panel(
             trend(
                 "Events per second by topic and type",
-                "Valid events per second, over 5 minutes. The shape follows office hours; a "
+                "Valid events per second. The shape follows office hours; a "
                 "flat line at zero on one topic means its upstream system stopped.",
                 [
                     (
-                        rate5m.format(by="topic, event_type", metric="citypulse_events_total"),
+                        per_second.format(by="topic, event_type", metric="citypulse_events_total"),
                         "{{event_type}}",
                     )
                 ],
@@ -110,11 +110,11 @@ def build() -> builders.Dashboard:
                 "different events for a once-only step.",
                 [
                     (
-                        rate5m.format(by="reason", metric="citypulse_events_invalid_total"),
+                        per_second.format(by="reason", metric="citypulse_events_invalid_total"),
                         "{{reason}}",
                     ),
-                    ("sum(rate(citypulse_events_late_total[5m]))", "late"),
-                    ("sum(rate(citypulse_events_conflict_total[5m]))", "conflict"),
+                    (f"sum(rate(citypulse_events_late_total[{RATE_INTERVAL}]))", "late"),
+                    (f"sum(rate(citypulse_events_conflict_total[{RATE_INTERVAL}]))", "conflict"),
                 ],
                 (12, 4, 12, 8),
                 unit="none",
@@ -129,11 +129,11 @@ def build() -> builders.Dashboard:
                 "rebalance and skipped. Neither changes a KPI.",
                 [
                     (
-                        rate5m.format(by="topic", metric="citypulse_events_duplicate_total"),
+                        per_second.format(by="topic", metric="citypulse_events_duplicate_total"),
                         "duplicates {{topic}}",
                     ),
                     (
-                        rate5m.format(by="topic", metric="citypulse_events_redelivered_total"),
+                        per_second.format(by="topic", metric="citypulse_events_redelivered_total"),
                         "redelivered {{topic}}",
                     ),
                 ],
@@ -148,7 +148,7 @@ def build() -> builders.Dashboard:
                 "matter, replay them after raising CITYPULSE_ALLOWED_LATENESS.",
                 [
                     (
-                        rate5m.format(by="topic", metric="citypulse_events_late_total"),
+                        per_second.format(by="topic", metric="citypulse_events_late_total"),
                         "{{topic}}",
                     )
                 ],
@@ -173,12 +173,13 @@ def build() -> builders.Dashboard:
         .with_panel(
             trend(
                 "Event lag percentiles",
-                "Arrival time minus occurred_at of the events of the last 5 minutes: how "
+                "Arrival time minus occurred_at of recent events (over Grafana's rate "
+                "interval): how "
                 "late upstream systems deliver. Far above the allowed lateness (default 1 h) "
                 "means events are being rejected as late.",
                 [
                     (
-                        quantile(q, "citypulse_event_lag_seconds", "", "topic", "5m"),
+                        quantile(q, "citypulse_event_lag_seconds", "", "topic", RATE_INTERVAL),
                         f"p{round(q * 100)} {{{{topic}}}}",
                     )
                     for q in (0.5, 0.99)

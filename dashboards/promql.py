@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-__all__ = ["quantile", "rolling_ratio"]
+__all__ = ["RATE_INTERVAL", "SMOOTHING_WINDOWS", "quantile", "rolling_ratio"]
+
+#: the window of a per-second rate on a panel: Grafana's, at least four scrape intervals, so
+#: that a rate never has fewer than two samples whatever the scrape interval and zoom
+RATE_INTERVAL = "$__rate_interval"
+#: longer windows some panels choose on purpose, to smooth sparse per-agency series (a few
+#: resolutions an hour): the only fixed windows a rate on a panel may use
+SMOOTHING_WINDOWS = ("1h", "24h")
 
 
 def _selector(*parts: str) -> str:

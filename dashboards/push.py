@@ -7,7 +7,7 @@ Any HTTP error stops the push with the step, the HTTP status and Grafana's messa
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -15,7 +15,7 @@ from typing import Any
 from grafana_client.api import GrafanaApi
 from grafana_client.client import GrafanaException
 
-from .panels import DATASOURCE
+from .panels import PROMETHEUS_UID
 
 __all__ = ["PushError", "PushResult", "connect", "push"]
 
@@ -34,6 +34,7 @@ class PushResult:
     folder_created: bool = False
     datasource_created: bool = False
     dashboards: list[str] = field(default_factory=list)  # urls Grafana returned
+    playlists: list[str] = field(default_factory=list)  # uids created or updated
 
 
 def connect(url: str, token: str | None, user: str | None, password: str | None) -> GrafanaApi:
@@ -71,6 +72,17 @@ def _missing(step: str, call: Callable[[], Any]) -> bool:
     return False
 
 
+def _upsert_playlist(grafana: Any, playlist: dict[str, Any]) -> str:
+    """Create the playlist, or update the one with its uid; its uid."""
+    uid = str(playlist["uid"])
+    path = f"/playlists/{uid}"
+    if _missing(f"look up playlist {uid}", lambda: grafana.client.GET(path)):
+        _call(f"create playlist {uid}", lambda: grafana.client.POST("/playlists", json=playlist))
+    else:
+        _call(f"update playlist {uid}", lambda: grafana.client.PUT(path, json=playlist))
+    return uid
+
+
 def push(
     api: GrafanaApi,
     dashboards: Mapping[str, Mapping[str, Any]],
@@ -78,6 +90,7 @@ def push(
     folder_uid: str,
     folder_title: str,
     prometheus_url: str,
+    playlists: Sequence[Mapping[str, Any]] = (),
 ) -> PushResult:
     result = PushResult()
     grafana: Any = api  # grafana-client's element methods are not annotated
@@ -87,7 +100,7 @@ def push(
             lambda: grafana.folder.create_folder(folder_title, uid=folder_uid),
         )
         result.folder_created = True
-    uid = DATASOURCE.uid or ""
+    uid = PROMETHEUS_UID
     if _missing(f"look up datasource {uid}", lambda: grafana.datasource.get_datasource_by_uid(uid)):
         _call(
             f"create datasource {uid}",
@@ -114,4 +127,6 @@ def push(
         upsert = partial(grafana.dashboard.update_dashboard, payload)
         answer = _call(f"upsert dashboard {name}", upsert)
         result.dashboards.append(str(answer.get("url", name)) if isinstance(answer, dict) else name)
+    for playlist in playlists:  # after the dashboards it shows
+        result.playlists.append(_upsert_playlist(grafana, dict(playlist)))
     return result

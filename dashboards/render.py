@@ -19,13 +19,17 @@ from grafana_foundation_sdk.cog.encoder import JSONEncoder
 
 from . import agency, pipeline, wall
 from .picture import svg
+from .playlist import WALL_ROTATION, Playlist
 
 __all__ = [
     "BUILDERS",
     "DASHBOARD_DIR",
     "PICTURE_DIR",
+    "PLAYLISTS",
+    "PLAYLIST_DIR",
     "expressions",
     "pictures",
+    "playlists",
     "render",
     "substitute",
     "to_json",
@@ -33,7 +37,11 @@ __all__ = [
 ]
 
 DASHBOARD_DIR = Path("deploy/grafana/dashboards")
+PLAYLIST_DIR = Path("deploy/grafana/playlists")  # what `dashboards push` creates in Grafana
 PICTURE_DIR = Path("docs/dashboards")  # the layout pictures the README shows
+
+#: the playlists rendered and pushed with the dashboards
+PLAYLISTS: tuple[Playlist, ...] = (WALL_ROTATION,)
 
 #: file name (the uid) → builder
 BUILDERS: Mapping[str, Callable[[], Dashboard]] = {
@@ -60,14 +68,31 @@ def render() -> dict[str, str]:
     }
 
 
+def playlists() -> dict[str, str]:
+    """file name → JSON text, one per playlist (the body ``dashboards push`` sends)"""
+    return {
+        f"{p.uid}.json": json.dumps(p.to_json(), indent=2, ensure_ascii=False) + "\n"
+        for p in PLAYLISTS
+    }
+
+
 def pictures() -> dict[str, str]:
     """file name → SVG of the layout, one per dashboard"""
     return {f"{uid}.svg": svg(to_json(build())) for uid, build in BUILDERS.items()}
 
 
-def write(directory: Path = DASHBOARD_DIR, picture_directory: Path = PICTURE_DIR) -> list[Path]:
+def write(
+    directory: Path = DASHBOARD_DIR,
+    picture_directory: Path = PICTURE_DIR,
+    playlist_directory: Path = PLAYLIST_DIR,
+) -> list[Path]:
     written = []
-    for folder, files in ((directory, render()), (picture_directory, pictures())):
+    outputs = (
+        (directory, render()),
+        (picture_directory, pictures()),
+        (playlist_directory, playlists()),
+    )
+    for folder, files in outputs:
         folder.mkdir(parents=True, exist_ok=True)
         for name, text in files.items():
             path = folder / name

@@ -20,7 +20,9 @@ def add_parser(commands: Subcommands) -> None:
     parser = add_command(commands, "dashboards", help="Grafana dashboards")
     actions = parser.add_subparsers(dest="action", required=True)
     write = actions.add_parser(
-        "render", help="write the dashboards' JSON (the provisioned files) and layout pictures"
+        "render",
+        help="write the dashboards' JSON (the provisioned files), the playlist and the layout "
+        "pictures",
     )
     write.add_argument(
         "--out",
@@ -36,7 +38,8 @@ def add_parser(commands: Subcommands) -> None:
     )
     upsert = actions.add_parser(
         "push",
-        help="create the folder and datasource if missing, upsert the dashboards by uid",
+        help="create the folder and datasource if missing, upsert the dashboards and the wall "
+        "playlist by uid",
         description="Credentials: CITYPULSE_GRAFANA_TOKEN, or CITYPULSE_GRAFANA_USER and "
         "CITYPULSE_GRAFANA_PASSWORD. Exits 1 with the HTTP status and message on any error.",
     )
@@ -74,6 +77,7 @@ def _push(args: argparse.Namespace, settings: Settings, console: Console) -> int
             folder_uid="citypulse",
             folder_title=settings.grafana_folder,
             prometheus_url=args.prometheus_url or settings.prometheus_url,
+            playlists=[p.to_json() for p in dashboards.PLAYLISTS],
         )
     except PushError as exc:
         console.print(f"dashboards push to {url}: {exc}", style="red", markup=False)
@@ -84,4 +88,8 @@ def _push(args: argparse.Namespace, settings: Settings, console: Console) -> int
         console.print("created datasource citypulse-prometheus")
     for where in result.dashboards:
         console.print(f"upserted {where}")
+    for uid in result.playlists:
+        console.print(
+            f"upserted playlist {uid} (start it on the wall: {url}/playlists/play/{uid}?kiosk)"
+        )
     return 0

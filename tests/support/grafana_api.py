@@ -2,7 +2,8 @@
 
 Grafana cannot be installed on the build machine, so the push adapter is tested against
 this in-memory server over real HTTP: paths, methods, bodies and auth headers as in
-Grafana's HTTP API reference (folders, data sources by uid, POST /api/dashboards/db).
+Grafana's HTTP API reference (folders, data sources by uid, POST /api/dashboards/db,
+playlists by uid).
 It can be told to fail one path with a status, to check that errors surface.
 """
 
@@ -22,6 +23,7 @@ class GrafanaApiStandIn:
         self.folders: dict[str, dict[str, Any]] = {}
         self.datasources: dict[str, dict[str, Any]] = {}
         self.dashboards: dict[str, dict[str, Any]] = {}
+        self.playlists: dict[str, dict[str, Any]] = {}
         self.requests: list[tuple[str, str, str | None]] = []  # method, path, Authorization
         self.fail: dict[tuple[str, str], tuple[int, str]] = {}
         stand_in = self
@@ -54,6 +56,9 @@ class GrafanaApiStandIn:
             def do_POST(self) -> None:
                 self._handle("POST")
 
+            def do_PUT(self) -> None:
+                self._handle("PUT")
+
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -72,6 +77,17 @@ class GrafanaApiStandIn:
         if method == "POST" and path == "/api/datasources":
             self.datasources[body["uid"]] = body
             return 200, {"message": "Datasource added", "datasource": body}
+        if path.startswith("/api/playlists/") and method in ("GET", "PUT"):
+            uid = path.rsplit("/", 1)[1]
+            if uid not in self.playlists:
+                return not_found
+            if method == "PUT":
+                self.playlists[uid] = {**body, "uid": uid}
+            return 200, self.playlists[uid]
+        if method == "POST" and path == "/api/playlists":
+            uid = body.get("uid") or f"generated-{len(self.playlists)}"
+            self.playlists[uid] = {**body, "uid": uid}
+            return 200, self.playlists[uid]
         if method == "POST" and path == "/api/dashboards/db":
             board = body["dashboard"]
             if board.get("uid") in self.dashboards and not body.get("overwrite"):

@@ -13,7 +13,7 @@ import pytest
 import yaml
 from jsonschema import Draft7Validator
 
-from citypulse.dashboards.panels import DATASOURCE
+from citypulse.dashboards.panels import PROMETHEUS_UID
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = ROOT / "tests/data/compose-spec.json"
@@ -44,14 +44,19 @@ def test_the_schema_check_would_catch_a_mistake() -> None:
 
 
 def test_the_stack_has_kafka_workers_simulator_prometheus_alertmanager_and_grafana() -> None:
-    assert set(services()) == {*SERVERS, "simulator"}
+    assert set(services()) == {*SERVERS, "simulator", "grafana-setup"}
     kafka = services()["kafka"]["environment"]
     assert "controller" in kafka["KAFKA_PROCESS_ROLES"]  # KRaft, no ZooKeeper
     assert services()["worker"]["command"] == ["worker"]
     assert services()["simulator"]["command"][0] == "simulate"
+    # Grafana provisions no playlists from files: a one-shot push once it is healthy
+    setup = services()["grafana-setup"]
+    assert setup["command"] == ["dashboards", "push"]
+    assert setup["depends_on"]["grafana"]["condition"] == "service_healthy"
+    assert setup["environment"]["CITYPULSE_GRAFANA_URL"] == "http://grafana:3000"
 
 
-@pytest.mark.parametrize("name", [*SERVERS, "simulator"])
+@pytest.mark.parametrize("name", [*SERVERS, "simulator", "grafana-setup"])
 def test_every_image_is_pinned_to_a_version(name: str) -> None:
     image = services()[name]["image"]
     if "build" in services()[name]:
@@ -117,7 +122,7 @@ def test_mounted_files_exist_and_the_provisioning_matches_the_dashboards() -> No
     [datasource] = yaml.safe_load((provisioning / "datasources/citypulse.yml").read_text())[
         "datasources"
     ]
-    assert datasource["uid"] == DATASOURCE.uid
+    assert datasource["uid"] == PROMETHEUS_UID
     assert datasource["url"] == "http://prometheus:9090"
     [provider] = yaml.safe_load((provisioning / "dashboards/citypulse.yml").read_text())[
         "providers"

@@ -12,19 +12,22 @@ from xml.etree import ElementTree
 
 import pytest
 import yaml
+from grafana_foundation_sdk.cog.encoder import JSONEncoder
 
 from citypulse.dashboards import agency, pipeline, render, wall
 from citypulse.dashboards.alerts import THRESHOLDS, rule_groups
-from citypulse.dashboards.panels import DATASOURCE
+from citypulse.dashboards.panels import PROMETHEUS_UID, kpi_steps
+from citypulse.dashboards.promql import RATE_INTERVAL, SMOOTHING_WINDOWS
 from tests.support.binaries import need_binary
 
 ROOT = Path(__file__).resolve().parents[2]
 CHECKED_IN = ROOT / "deploy/grafana/dashboards"
 PICTURES = ROOT / "docs/dashboards"
+PLAYLISTS = ROOT / "deploy/grafana/playlists"
 #: Grafana's grid: 24 columns; a row is 30 px plus an 8 px margin
 ROW_PX, MARGIN_PX = 30, 8
 
-VALUES = {"province": "TTH", "agency": "SXD"}
+VALUES = {"province": "TTH", "agency": "SXD", "__rate_interval": "1m"}
 
 
 def boards() -> dict[str, dict[str, Any]]:
@@ -64,12 +67,51 @@ def test_three_dashboards_with_stable_uids() -> None:
         assert [p["id"] for p in panels(board)] == list(range(1, len(panels(board)) + 1))
 
 
+def rate_windows(expr: str) -> list[str]:
+    """the range of every rate() and irate() in ``expr``"""
+    return re.findall(r"\b(?:rate|irate)\([^\[]*\[([^\]]+)\]", expr)
+
+
 @pytest.mark.parametrize("uid", [wall.UID, agency.UID, pipeline.UID])
-def test_every_panel_says_what_it_means_and_queries_the_citypulse_datasource(uid: str) -> None:
+def test_lint_every_panel_has_a_description_a_unit_the_datasource_variable_and_rate_intervals(
+    uid: str,
+) -> None:
+    board = boards()[uid]
+    variables = board["templating"]["list"]
+    assert variables[0]["name"] == "datasource"
+    assert variables[0]["type"] == "datasource"
+    assert variables[0]["query"] == "prometheus"
+    assert variables[0]["current"]["value"] == PROMETHEUS_UID  # what provisioning creates
+    for var in variables[1:]:
+        assert var["datasource"] == {"type": "prometheus", "uid": "${datasource}"}, var["name"]
+    for panel in panels(board):
+        title = panel["title"]
+        assert len(panel.get("description", "")) > 40, title
+        assert panel["datasource"] == {"type": "prometheus", "uid": "${datasource}"}, title
+        assert panel["fieldConfig"]["defaults"].get("unit"), f"{title}: no unit"
+        assert panel["targets"], title
+        for target in panel["targets"]:
+            for window in rate_windows(target["expr"]):
+                assert window == RATE_INTERVAL or window in SMOOTHING_WINDOWS, (title, window)
+
+
+def test_the_rate_lint_sees_a_fixed_window() -> None:
+    assert rate_windows('sum(rate(x_total{a="b"}[5m])) / irate(y[$__rate_interval])') == [
+        "5m",
+        "$__rate_interval",
+    ]
+
+
+@pytest.mark.parametrize("uid", [wall.UID, agency.UID, pipeline.UID])
+def test_lint_panels_of_an_alerted_kpi_are_coloured_at_its_alert_thresholds(uid: str) -> None:
     for panel in panels(boards()[uid]):
-        assert len(panel.get("description", "")) > 40, panel["title"]
-        assert panel["datasource"] == {"type": "prometheus", "uid": DATASOURCE.uid}
-        assert panel["targets"], panel["title"]
+        thresholds = panel["fieldConfig"]["defaults"].get("thresholds")
+        for t in THRESHOLDS:
+            if not any(f'kpi="{t.kpi}"' in target["expr"] for target in panel["targets"]):
+                continue
+            assert thresholds is not None, panel["title"]
+            expected = json.loads(json.dumps(kpi_steps(t.kpi).build(), cls=JSONEncoder))
+            assert thresholds == expected, panel["title"]
 
 
 @pytest.mark.parametrize("uid", [wall.UID, agency.UID, pipeline.UID])
@@ -124,8 +166,8 @@ def test_tile_colours_change_exactly_at_the_alert_thresholds() -> None:
 
 def test_the_agency_drill_down_has_province_and_agency_variables() -> None:
     variables = boards()[agency.UID]["templating"]["list"]
-    assert [v["name"] for v in variables] == ["province", "agency"]
-    assert "$province" in variables[1]["query"]  # agencies of the chosen province
+    assert [v["name"] for v in variables] == ["datasource", "province", "agency"]
+    assert "$province" in variables[2]["query"]  # agencies of the chosen province
 
 
 def metric_names() -> set[str]:
@@ -184,3 +226,13 @@ def test_the_json_is_grafana_dashboard_json() -> None:
         assert data["schemaVersion"] >= 39
         assert data["title"].startswith("citypulse")
         assert name == f"{data['uid']}.json"
+
+
+def test_the_wall_playlist_is_checked_in_and_rotates_existing_dashboards() -> None:
+    on_disk = {p.name: p.read_text(encoding="utf-8") for p in PLAYLISTS.glob("*.json")}
+    assert on_disk == render.playlists(), "run `citypulse dashboards render`"
+    [rotation] = render.PLAYLISTS
+    body = rotation.to_json()
+    assert body["items"][0] == {"type": "dashboard_by_uid", "value": wall.UID}  # the wall first
+    assert {i["value"] for i in body["items"]} <= set(render.BUILDERS)
+    assert re.fullmatch(r"\d+[smh]", body["interval"])

@@ -36,6 +36,8 @@ def test_push_creates_folder_and_datasource_once_and_upserts_dashboards_by_uid(
             assert body["folderUid"] == "citypulse"
             assert body["overwrite"] is True
             assert body["dashboard"]["panels"] == render.to_json(render.BUILDERS[uid]())["panels"]
+        assert grafana.playlists == {p.uid: p.to_json() for p in render.PLAYLISTS}
+        assert "upserted playlist citypulse-wall-rotation" in out
         assert {auth for _, _, auth in grafana.requests} == {"Bearer s3cret"}
         assert "s3cret" not in out
 
@@ -46,6 +48,9 @@ def test_push_creates_folder_and_datasource_once_and_upserts_dashboards_by_uid(
             (m, p) for m, p, _ in grafana.requests if p in ("/api/folders", "/api/datasources")
         ]
         assert created == []  # the second push only upserts
+        assert ("PUT", "/api/playlists/citypulse-wall-rotation") in [
+            (m, p) for m, p, _ in grafana.requests
+        ]
         assert "created" not in out
 
 

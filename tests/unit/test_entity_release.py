@@ -75,7 +75,7 @@ def test_adopting_several_partitions_at_once_is_adopting_each() -> None:
     ]
     store: dict[bytes, bytes] = {}
     stage = EntityStage(DOSSIER_TOPIC, DOSSIER_TOPIC, CONFIG, store, Sink(store).outputs())
-    stage.adopt({p: None for p in range(4)})
+    stage.adopt(dict.fromkeys(range(4)))
     for p, event in enumerate(events):
         value = event.model_dump_json().encode()
         stage.process([InputMessage(p, 10 + p, f"D{p}".encode(), value)])
