@@ -14,7 +14,7 @@ import argparse
 import json
 import sys
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from prometheus_client import CollectorRegistry, generate_latest
@@ -22,7 +22,7 @@ from rich.console import Console
 
 from citypulse import bootstrap
 from citypulse.console import kpi_view
-from citypulse.producers.recording import RecordingError
+from citypulse.producers.recording import RecordingError, event_time
 from citypulse.schemas import DOCUMENT_TOPIC, DOSSIER_TOPIC
 from citypulse.settings import Settings
 from citypulse.streams.kpi import KpiReport, PartitionedKpis, PipelineStats
@@ -39,6 +39,8 @@ class Verified:
     report: KpiReport
     stats: PipelineStats
     skipped: Counter[str]  # records of topics that are not input topics
+    #: reports taken along the stream (``every``), oldest first, the final one last
+    taken: list[KpiReport] = field(default_factory=list)
 
 
 def _contract(settings: Settings, topic: str) -> str | None:
@@ -51,17 +53,27 @@ def _contract(settings: Settings, topic: str) -> str | None:
     return None
 
 
-def verify(settings: Settings, options: ReplayOptions) -> Verified:
+def verify(settings: Settings, options: ReplayOptions, every: float | None = None) -> Verified:
+    """The KPIs of the recording; with ``every`` (seconds), also a report each time stream
+    time passes a multiple of it (what the wall showed along the way)."""
     plan = plan_replay(options)
     kpis = PartitionedKpis(bootstrap.kpi_config(settings))
     skipped: Counter[str] = Counter()
+    taken: list[KpiReport] = []
+    next_at: float | None = None
     for r in replayed(options, plan):
         contract = _contract(settings, r.topic)
         if contract is None:
             skipped[r.topic] += 1
             continue
         kpis.feed(contract, r.partition, r.value or b"")
-    return Verified(plan, kpis.report(), kpis.stats(), skipped)
+        t = event_time(r.value) if every else None
+        if every and t is not None and (next_at is None or t >= next_at):
+            if next_at is not None:
+                taken.append(kpis.report())
+            next_at = (t // every + 1) * every
+    report = kpis.report()
+    return Verified(plan, report, kpis.stats(), skipped, [*taken, report])
 
 
 def as_prometheus(report: KpiReport) -> str:

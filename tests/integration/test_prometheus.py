@@ -88,13 +88,16 @@ def test_every_panel_and_rule_returns_data_and_a_degraded_agency_alerts(
             check_dashboards(prometheus)
             check_rules(prometheus)
             check_alerts(prometheus)
+            check_report(prometheus, tmp_path / "report", on_time)
 
 
 def check_dashboards(prometheus: PrometheusProcess) -> None:
-    values = {"province": "TTH", "agency": DEGRADED, "__rate_interval": "15s"}
+    values = {"province": "TTH", "agency": DEGRADED}
     for label, wanted in values.items():
         known = prometheus.api(f"label/{label}/values", **{"match[]": "citypulse_kpi_ratio"})
         assert wanted in known, f"variable ${label}: {wanted} not in {known}"
+    # Grafana's $__rate_interval: four scrape intervals at least (1 s here)
+    values["__rate_interval"] = "15s"
     empty = []
     checked = 0
     for uid, build in render.BUILDERS.items():
@@ -144,3 +147,21 @@ def check_alerts(prometheus: PrometheusProcess) -> None:
     assert any(DEGRADED in s and "%" in s for s in summaries), summaries
     inconsistent = [a for a in active if a["labels"]["alertname"] == "CitypulseFactsInconsistent"]
     assert not inconsistent, inconsistent
+
+
+def check_report(prometheus: PrometheusProcess, out: Path, on_time: float) -> None:
+    """`citypulse report` from this Prometheus: the degraded agency's rate as the wall has it,
+    every agency the worker exports ranked, the charts written."""
+    from tests.e2e.test_report import report
+
+    rows = report(out, "--prometheus", prometheus.url, "--period", "day")
+    header = ["#", "Agency", "Index", "On time", "Overdue"]
+    ranking = rows.rows[rows.rows.index(header) + 1 :]
+    by_code = {r[1].rsplit("[", 1)[1].rstrip("]"): r for r in ranking if len(r) == 5}
+    exported = prometheus.instant(
+        'count by (agency) (citypulse_kpi_ratio{kpi="digital_government_index"})'
+    )
+    assert set(by_code) >= {s["metric"]["agency"] for s in exported}
+    assert by_code[DEGRADED][3] == f"{on_time:.1%}"
+    assert by_code[HEALTHY][3] == "100.0%"
+    assert (out / "trends.png").stat().st_size > 10_000

@@ -101,6 +101,7 @@ def test_every_command_is_listed() -> None:
         "record",
         "replay",
         "verify",
+        "report",
         "demo",
         "schemas",
         "alerts",
