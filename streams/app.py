@@ -284,7 +284,7 @@ def create_worker(
             recovered=sum(t.changelog_read for t in tables),
         )
 
-    app.timer(1.0)(observe)
+    app.every_from_start(1.0, observe)  # from the start: recovery included
 
     async def publish_report() -> None:
         """Refresh the report /metrics serves (built here, in the event loop, not by the

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from typing import Any, ClassVar, cast
 
 import faust
@@ -278,6 +278,31 @@ class _Transport(driver.Transport):
 
 class App(faust.App):
     """A Faust app with this module's consumer (``kafka://`` URLs only)."""
+
+    _from_start: list[tuple[float, Callable[[], Awaitable[None]]]]
+
+    def every_from_start(self, interval: float, fun: Callable[[], Awaitable[None]]) -> None:
+        """Run ``fun`` every ``interval`` seconds from the moment the app starts.
+
+        ``app.timer()`` is no use for watching a worker: Faust starts timers only once the
+        first table recovery is complete, so a worker recovering a long history (minutes, for
+        a million events) would look unobserved, as if its event loop were blocked."""
+        if not hasattr(self, "_from_start"):
+            self._from_start = []
+        self._from_start.append((interval, fun))
+
+    async def on_start(self) -> None:
+        await super().on_start()
+        for interval, fun in getattr(self, "_from_start", ()):
+            self.add_future(self._repeat(interval, fun))
+
+    async def _repeat(self, interval: float, fun: Callable[[], Awaitable[None]]) -> None:
+        while not self.should_stop:
+            try:
+                await fun()
+            except Exception:  # a watcher outlives its errors (e.g. before the consumer exists)
+                log.debug("%s failed", fun, exc_info=True)
+            await asyncio.sleep(interval)
 
     def _new_transport(self) -> Any:
         url = self.conf.broker_consumer[0]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import signal
 import time
 from pathlib import Path
@@ -56,3 +57,36 @@ def test_a_worker_whose_broker_freezes_turns_unready_then_exits_to_be_restarted(
             broker.send_signal(signal.SIGCONT)
             if worker.process is not None and worker.process.poll() is None:
                 worker.kill()
+
+
+def test_a_restarted_worker_is_watched_while_it_rejoins_and_recovers(
+    broker: EmbeddedBroker, topic_prefix: str, tmp_path: Path
+) -> None:
+    """A restart rejoins the group and reads the changelogs from their start: with a long
+    history, minutes. The worker must be observed (and reported recovering) all along: Faust's
+    own timers start only after the first recovery, and a watchdog fed by one took a worker
+    reading a million events' history for a blocked event loop and killed it, again at every
+    restart. (That it is not killed while its recovery keeps reading: tests/unit/test_liveness.py.)"""
+    events = 5_000
+    setup = new_setup(broker, topic_prefix, tmp_path)
+    publish(broker, setup, Simulator(load_reference(), SimulationConfig(seed=3)).take(events))
+    first = WorkerProcess(setup.env, tmp_path / "first.log").start()
+    try:
+        wait_for("not all handled", lambda: first.events_seen() >= events, 120, first)
+        time.sleep(2)  # its last rows
+    finally:
+        first.kill()
+    second = WorkerProcess(setup.env, tmp_path / "second.log").start()
+    seen: list[str] = []
+    try:
+        deadline = time.monotonic() + 120
+        while second.probe("/readyz") != 200:
+            assert time.monotonic() < deadline, f"not ready:\n{second.log_tail()}"
+            text = second.metrics() or ""
+            seen += re.findall(r'citypulse_worker_state\{state="(\w+)"\} 1\.0', text)
+            time.sleep(0.2)
+        assert "recovering" in seen, seen  # observed before its first recovery was over
+        assert second.process is not None
+        assert second.process.poll() is None, second.log_tail()
+    finally:
+        second.kill()
