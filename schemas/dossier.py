@@ -22,13 +22,13 @@ __all__ = [
     "DossierSupplementRequested",
     "DossierSupplemented",
     "DossierWithdrawn",
-    "Outcome",
+    "ResolutionOutcome",
     "ServiceLevel",
 ]
 
 Channel = Literal["online", "counter", "postal"]
 ServiceLevel = Literal["full_process", "partial", "offline"]
-Outcome = Literal["approved", "rejected"]
+ResolutionOutcome = Literal["approved", "rejected"]
 Delivery = Literal["online", "postal", "counter"]
 
 #: Legacy online service levels 1-4 (Decree 43/2011) mapped to ``service_level``.
@@ -111,7 +111,7 @@ class DossierSupplemented(DossierEventBase):
 
 class DossierResolved(DossierEventBase):
     event_type: Literal["dossier.resolved"]
-    outcome: Outcome
+    outcome: ResolutionOutcome
 
 
 class DossierResultReturned(DossierEventBase):

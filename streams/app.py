@@ -73,7 +73,6 @@ class WorkerConfig:
 class Worker:
     app: faust.App
     registry: CollectorRegistry
-    entity_stages: dict[str, EntityStage]
     agency_stage: AgencyStage
     liveness: Liveness
     latest_report: list[KpiReport] = field(default_factory=list)
@@ -258,7 +257,7 @@ def create_worker(
         )
 
     liveness = Liveness(config.stall_timeout, time.monotonic())
-    worker = Worker(app, registry, stages, agency_stage, liveness)
+    worker = Worker(app, registry, agency_stage, liveness)
     registry.register(KpiCollector(worker.report))
     lag = ConsumerLag(stages.keys())
     registry.register(lag)

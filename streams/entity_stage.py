@@ -181,14 +181,6 @@ class EntityStage:
         for p in partitions:
             self.partitions.pop(p, None)
 
-    def stream_time(self) -> float | None:
-        times = [
-            p.engine.stream_time
-            for p in self.partitions.values()
-            if p.engine.stream_time is not None
-        ]
-        return max(times, default=None)
-
     # -- a batch -------------------------------------------------------------------------
     def phases(self, batch: Iterable[InputMessage]) -> Phases:
         """The batch's phases, in order: the output of each must be delivered before the next

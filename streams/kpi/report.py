@@ -21,10 +21,6 @@ class Histogram:
     counts: tuple[int, ...]
     sum: float
 
-    @property
-    def count(self) -> int:
-        return sum(self.counts)
-
     @classmethod
     def of(cls, bounds: tuple[float, ...], counts: list[int], total: float) -> Histogram:
         return cls(bounds, tuple(counts) if counts else (0,) * (len(bounds) + 1), total)
