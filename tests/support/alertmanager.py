@@ -4,8 +4,6 @@ routing and inhibition, and a webhook receiver that records what it is sent."""
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 import threading
 import time
 import urllib.request
@@ -18,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from citypulse.broker import free_port
+from .server import LoopbackServer
 
 __all__ = ["AlertmanagerProcess", "Notification", "WebhookReceiver", "project_config"]
 
@@ -118,63 +116,23 @@ def project_config(
     return path
 
 
-class AlertmanagerProcess:
+class AlertmanagerProcess(LoopbackServer):
+    name = "Alertmanager"
+
     def __init__(self, binary: str, directory: Path, webhook: str) -> None:
-        self.binary = binary
-        self.directory = directory
-        self.port = free_port()
+        super().__init__(binary, directory)
         self.config = project_config(directory, webhook)
-        self.log_path = directory / "alertmanager.log"
-        self.process: subprocess.Popen[bytes] | None = None
 
-    @property
-    def address(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    def start(self, timeout: float = 30.0) -> AlertmanagerProcess:
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                [
-                    self.binary,
-                    f"--config.file={self.config}",
-                    f"--storage.path={self.directory / 'data'}",
-                    f"--web.listen-address={self.address}",
-                    "--cluster.listen-address=",  # one instance: no gossip port
-                ],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, self.log_tail()
-            try:
-                with urllib.request.urlopen(f"http://{self.address}/-/ready", timeout=1) as r:
-                    if r.status == 200:
-                        return self
-            except OSError:
-                pass
-            time.sleep(0.2)
-        raise AssertionError(f"Alertmanager not ready after {timeout} s:\n{self.log_tail()}")
+    def arguments(self) -> list[str]:
+        return [
+            f"--config.file={self.config}",
+            f"--storage.path={self.directory / 'data'}",
+            f"--web.listen-address={self.address}",
+            "--cluster.listen-address=",  # one instance: no gossip port
+        ]
 
     def alerts(self) -> list[dict[str, Any]]:
         """Every alert it holds, with ``status.state`` (active, suppressed) and
         ``status.inhibitedBy``."""
         with urllib.request.urlopen(f"http://{self.address}/api/v2/alerts", timeout=10) as r:
             return list(json.load(r))
-
-    def log_tail(self, n: int = 3000) -> str:
-        return self.log_path.read_text(errors="replace")[-n:] if self.log_path.exists() else ""
-
-    def __enter__(self) -> AlertmanagerProcess:
-        return self.start()
-
-    def __exit__(
-        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-        shutil.rmtree(self.directory / "data", ignore_errors=True)

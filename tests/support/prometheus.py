@@ -4,19 +4,16 @@ configuration and rules, pointed at test workers."""
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 import time
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import yaml
 
-from citypulse.broker import free_port
+from .server import LoopbackServer
 
 __all__ = ["AlertTiming", "PrometheusProcess", "project_config"]
 
@@ -77,7 +74,9 @@ def project_config(
     return path
 
 
-class PrometheusProcess:
+class PrometheusProcess(LoopbackServer):
+    name = "Prometheus"
+
     def __init__(
         self,
         binary: str,
@@ -86,42 +85,17 @@ class PrometheusProcess:
         alertmanager: str | None = None,
         timing: AlertTiming | None = None,
     ) -> None:
-        self.binary = binary
-        self.directory = directory
-        self.port = free_port()
+        super().__init__(binary, directory)
         self.config = project_config(
             directory, workers, self.port, alertmanager=alertmanager, timing=timing
         )
-        self.log_path = directory / "prometheus.log"
-        self.process: subprocess.Popen[bytes] | None = None
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self, timeout: float = 30.0) -> PrometheusProcess:
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                [
-                    self.binary,
-                    f"--config.file={self.config}",
-                    f"--storage.tsdb.path={self.directory / 'data'}",
-                    f"--web.listen-address=127.0.0.1:{self.port}",
-                ],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, self.log_tail()
-            try:
-                with urllib.request.urlopen(f"{self.url}/-/ready", timeout=1) as reply:
-                    if reply.status == 200:
-                        return self
-            except OSError:
-                pass
-            time.sleep(0.2)
-        raise AssertionError(f"Prometheus not ready after {timeout} s:\n{self.log_tail()}")
+    def arguments(self) -> list[str]:
+        return [
+            f"--config.file={self.config}",
+            f"--storage.tsdb.path={self.directory / 'data'}",
+            f"--web.listen-address={self.address}",
+        ]
 
     def api(self, path: str, **params: str) -> Any:
         """GET /api/v1/<path>; the ``data`` of a success, AssertionError with the error else."""
@@ -143,20 +117,3 @@ class PrometheusProcess:
             "query_range", query=expr, start=str(now - seconds), end=str(now), step=step
         )
         return list(data["result"])
-
-    def log_tail(self, n: int = 3000) -> str:
-        return self.log_path.read_text(errors="replace")[-n:] if self.log_path.exists() else ""
-
-    def __enter__(self) -> PrometheusProcess:
-        return self.start()
-
-    def __exit__(
-        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-        shutil.rmtree(self.directory / "data", ignore_errors=True)
