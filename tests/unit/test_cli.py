@@ -7,6 +7,7 @@ import json
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -115,10 +116,13 @@ def test_every_command_answers_help_however_it_is_launched(launcher: str) -> Non
     """Each --help in a process of its own, as a user types it (a handler defined after the
     ``__main__`` guard once made ``python -m citypulse.cli simulate --to`` die)."""
     argv = _launchers()[launcher]
-    for path in COMMAND_PATHS:
-        result = subprocess.run(
-            [*argv, *path, "--help"], capture_output=True, text=True, timeout=60
-        )
+
+    def helped(path: tuple[str, ...]) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*argv, *path, "--help"], capture_output=True, text=True, timeout=60)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:  # each process mostly imports: in parallel
+        results = dict(zip(COMMAND_PATHS, pool.map(helped, COMMAND_PATHS), strict=True))
+    for path, result in results.items():
         assert result.returncode == 0, (path, result.stderr)
         assert f"usage: citypulse {' '.join(path)}" in result.stdout, path
 
