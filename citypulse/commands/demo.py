@@ -18,6 +18,7 @@ from rich.live import Live
 from citypulse import bootstrap
 from citypulse.children import CHILD_OPTIONS
 from citypulse.console import kpi_view
+from citypulse.interrupts import deferred_interrupts
 from citypulse.producers.pacing import paced
 from citypulse.producers.profile import Faults, SimulationConfig
 from citypulse.producers.simulator import Simulator
@@ -154,13 +155,21 @@ def run_demo(settings: Settings, options: LiveDemoOptions, console: Console) -> 
 
         producer = threading.Thread(target=produce, name="citypulse-demo-simulator", daemon=True)
         producer.start()
-        _show(
-            url,
-            settings,
-            console,
-            options.refresh,
-            lambda: not producer.is_alive() or worker.poll() is not None,
-        )
+        # Ctrl-C as a flag the table loop reads, not a KeyboardInterrupt raised wherever the
+        # main thread is: raised inside the console's lock it left that lock held, the
+        # "stopping" message then waited for it forever, and the children were never stopped
+        with deferred_interrupts() as interrupted:
+            _show(
+                url,
+                settings,
+                console,
+                options.refresh,
+                lambda: not producer.is_alive() or worker.poll() is not None,
+                lambda: bool(interrupted),
+            )
+        if interrupted:
+            console.print("[yellow]stopping: simulator, worker, broker[/yellow]")
+            return 0
         if worker.poll() is not None:
             console.print(
                 f"[red]the worker exited ({worker.returncode}); see {logs / 'worker.log'}[/red]"
@@ -188,9 +197,15 @@ def run_demo(settings: Settings, options: LiveDemoOptions, console: Console) -> 
 
 
 def _show(
-    url: str, settings: Settings, console: Console, refresh: float, done: Callable[[], bool]
+    url: str,
+    settings: Settings,
+    console: Console,
+    refresh: float,
+    done: Callable[[], bool],
+    interrupted: Callable[[], bool],
 ) -> None:
-    """Redraw the table from /metrics until ``done()``, then once more when the worker caught up."""
+    """Redraw the table from /metrics until ``done()``, then once more when the worker caught
+    up; at once when ``interrupted()``."""
     from citypulse.console import kpi_table, rows_from_samples
     from citypulse.scrape import parse, scrape
 
@@ -198,9 +213,11 @@ def _show(
     weights = bootstrap.kpi_config(settings).index_weights
     previous: tuple[float, float] | None = None
     with Live(console=console, auto_refresh=False, transient=False) as live:
-        while True:
+        while not interrupted():
             finished = done()
             time.sleep(refresh if not finished else 3 * refresh)
+            if interrupted():
+                break
             try:
                 rows, health, stream_time = rows_from_samples(parse(scrape(url, timeout=2)))
             except OSError:
