@@ -87,9 +87,9 @@ def from_prometheus(
 
     rates: dict[str, float | None] = dict.fromkeys((k for k, _, _ in KPIS), None)
     rates.update(by("kpi", f'province:citypulse_kpi_ratio:today{{province="{p}"}}'))
-    index = by("agency", _agency_max(p, 'citypulse_kpi_ratio{kpi="digital_government_index"}'))
-    on_time = by("agency", _agency_max(p, 'citypulse_kpi_ratio{kpi="on_time_resolution"}'))
-    overdue = by("agency", _agency_max(p, "citypulse_dossiers_overdue"))
+    index = by("agency", _per_agency(p, "citypulse_kpi_ratio", 'kpi="digital_government_index"'))
+    on_time = by("agency", _per_agency(p, "citypulse_kpi_ratio", 'kpi="on_time_resolution"'))
+    overdue = by("agency", _per_agency(p, "citypulse_dossiers_overdue"))
     agencies = tuple(
         AgencyLine(code, _name(reference, code), index.get(code), on_time.get(code),
                    int(overdue.get(code, 0)))
@@ -127,12 +127,11 @@ def from_prometheus(
     )
 
 
-def _agency_max(province: str, selector: str) -> str:
+def _per_agency(province: str, metric: str, matchers: str = "") -> str:
     """one value per agency of ``province`` (a series may come from several workers during a
     rebalance: the same value)"""
-    metric, _, labels = selector.partition("{")
-    labels = f'province="{province}", {labels}' if labels else f'province="{province}"}}'
-    return f"max by (agency) ({metric}{{{labels})"
+    selector = ", ".join(m for m in (f'province="{province}"', matchers) if m)
+    return f"max by (agency) ({metric}{{{selector}}})"
 
 
 def from_kpi_reports(
