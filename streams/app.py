@@ -30,6 +30,7 @@ from citypulse.streams.kpi import KpiConfig, KpiReport
 
 from .agency_stage import AgencyStage
 from .batches import RecordBatches
+from .changelog_repair import missing_records, read_missing
 from .codec import version_header
 from .entity_stage import EntityStage, InputMessage, Outputs
 from .health import LivenessCollector
@@ -197,6 +198,10 @@ def create_worker(
             metrics,
         )
 
+    changelog_topics = {t.changelog_topic.get_topic_name() for t in tables}
+    for t in tables:
+        metrics.reread.labels(t.name)  # 0 from the start, not "no data"
+
     # One lock per stage, held for a whole batch (all its phases): a rebalance revokes and
     # adopts partitions only between two batches. Replaced between phase 1 and the checkpoint
     # phase, a partition lost its progress, so no checkpoint was written for a batch that was
@@ -336,7 +341,8 @@ def create_worker(
     app.on_partitions_revoked.connect(on_revoked)  # type: ignore[arg-type]
 
     async def on_rebalance_complete(sender: Any, **kwargs: Any) -> None:
-        """Adopt the rows recovered for every partition assigned to us, again each time.
+        """Adopt the rows recovered for every partition assigned to us, again each time,
+        once what recovery skipped of their changelogs is read (changelog_repair.py).
 
         Only now: Faust sends this once table recovery is over; reading the table earlier
         would adopt a partial state. And every time, not only for partitions not adopted yet:
@@ -344,16 +350,24 @@ def create_worker(
         with the store half read, and the next, complete recovery sends it again. A stage
         writes every row to the store as it goes, so adopting the store again is always
         safe."""
-        mine = [
-            tp
-            for tp in app.assignor.assigned_actives()
-            if tp.topic == config.facts_topic or tp.topic in stages
-        ]
+        actives = app.assignor.assigned_actives()
+        mine = [tp for tp in actives if tp.topic == config.facts_topic or tp.topic in stages]
+        changelogs = [tp for tp in actives if tp.topic in changelog_topics]
         # where each partition's log starts: a partition adopted without any state must be
-        # read from there, or the skip check counts what it jumped (streams/entity_stage.py)
-        firsts = await app.consumer.earliest_offsets(*mine) if mine else {}
+        # read from there, or the skip check counts what it jumped (streams/entity_stage.py);
+        # a changelog must have been applied from there (changelog_repair.py)
+        firsts = await app.consumer.earliest_offsets(*mine, *changelogs) if actives else {}
+        # the ends recovery read to, minus one (Faust keeps them so)
+        highwaters = cast(Any, app.tables).recovery.active_highwaters
+        ends = {tp: highwaters[tp] + 1 for tp in changelogs if highwaters.get(tp) is not None}
         began = time.monotonic()
         async with between_batches():
+            await read_missing(
+                tables,
+                missing_records(tables, firsts, ends),
+                cast(Any, app.consumer).read_ranges,
+                lambda table, n: metrics.reread.labels(table).inc(n),
+            )
             resume = {}
             for tp in mine:
                 if tp.topic == config.facts_topic:

@@ -242,6 +242,7 @@ class PipelineMetrics(NamedTuple):
     conflict: Counter
     facts_inconsistent: Counter
     skipped: Counter
+    reread: Counter
     stream_time: Gauge
     lag: Histogram
 
@@ -299,6 +300,13 @@ def pipeline_metrics(registry: CollectorRegistry, topics: Iterable[str] = ()) ->
             "them: messages lost (committed unprocessed, or state lost in a recovery). Always 0 "
             "unless there is a bug.",
             ["topic"],
+            registry=registry,
+        ),
+        reread=Counter(
+            "citypulse_changelog_records_reread",
+            "Changelog records that table recovery skipped and the worker read before adopting "
+            "the state (a fault of Faust's recovery, repaired).",
+            ["table"],
             registry=registry,
         ),
         stream_time=Gauge(

@@ -1,5 +1,5 @@
-"""Faust's aiokafka transport with three changes: true changelog ends, a shorter fetch wait,
-a cheaper dispatch.
+"""Faust's aiokafka transport with four changes: true changelog ends, changelog ranges read
+again, a shorter fetch wait, a cheaper dispatch.
 
 **True changelog ends.** Table recovery reads each changelog partition up to the highwater
 that Faust asks the broker for (ListOffsets). The embedded broker answers with the first
@@ -9,6 +9,10 @@ partition the worker kept then failed with ``ConsistencyError`` (it had read fur
 the reported end). Here the end is verified by reading: from the reported end - 1, fetch
 until nothing further arrives (:func:`true_end_offsets`). On Kafka the record at end - 1
 is the last one, so the answer is the same and costs one fetch per changelog partition.
+
+**Ranges read again.** Table recovery can skip changelog records when a rebalance interrupts
+it (offset_coverage.py); :func:`read_ranges` reads the skipped ranges with a consumer of its
+own, like the end check, so that the worker can apply them before it adopts the state.
 
 **Fetch wait.** Faust 0.15 creates its consumer with ``fetch_max_wait_ms=1500`` and no
 setting to change it. Apache Kafka answers a fetch as soon as data arrives, so the value
@@ -32,11 +36,21 @@ a delivery that has to wait.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Coroutine,
+    Iterable,
+    Mapping,
+    Sequence,
+)
 from typing import Any, ClassVar, cast
 
 import faust
+from aiokafka.structs import TopicPartition
 from faust.transport.drivers import aiokafka as driver
 from mode.services import WaitResults
 
@@ -46,6 +60,7 @@ __all__ = [
     "finish",
     "first_step",
     "last_fetch_age",
+    "read_ranges",
     "resume_at",
     "true_end_offsets",
     "withhold",
@@ -87,6 +102,51 @@ async def true_end_offsets(
             return ends
     log.warning("changelog ends not settled after %d fetches: %s", rounds, ends)
     return ends
+
+
+async def read_ranges(
+    consumer: Any, ranges: Mapping[Any, Sequence[tuple[int, int]]], patience: int = 25
+) -> tuple[dict[Any, list[Any]], dict[Any, list[tuple[int, int]]]]:
+    """The records of each partition's ``[start, stop)`` ranges (sorted, disjoint), read by
+    ``consumer``, a started aiokafka consumer not in a group: ``(records by partition, the
+    ranges read whole)``. A range is read whole once a record at ``stop - 1`` or beyond
+    arrived (a compacted changelog may hold none in between: nothing is missing then). One
+    whose partition brings nothing further for ``patience`` fetches is left out: its records
+    are gone or not readable, which the caller must not take for "none"."""
+    # aiokafka wants its own TopicPartition (Faust's TP is another named tuple)
+    todo = {TopicPartition(tp.topic, tp.partition): list(s) for tp, s in ranges.items() if s}
+    given = {TopicPartition(tp.topic, tp.partition): tp for tp in ranges}
+    records: dict[Any, list[Any]] = {given[tp]: [] for tp in todo}
+    whole: dict[Any, list[tuple[int, int]]] = {given[tp]: [] for tp in todo}
+    if not todo:
+        return records, whole
+    consumer.assign(list(todo))
+    for tp, spans in todo.items():
+        consumer.seek(tp, spans[0][0])
+    idle = dict.fromkeys(todo, 0)
+    while todo:
+        fetched = await consumer.getmany(*todo, timeout_ms=2 * FETCH_MAX_WAIT_MS)
+        for tp in list(todo):
+            start, stop = todo[tp][0]
+            batch = fetched.get(tp, [])
+            records[given[tp]].extend(r for r in batch if start <= r.offset < stop)
+            if batch and batch[-1].offset >= stop - 1:
+                whole[given[tp]].append((start, stop))
+            elif batch:
+                idle[tp] = 0
+                continue
+            elif idle[tp] + 1 < patience:
+                idle[tp] += 1
+                continue
+            else:
+                log.error("%s: offsets %d..%d could not be read", tp, start, stop - 1)
+            idle[tp] = 0
+            todo[tp].pop(0)
+            if todo[tp]:
+                consumer.seek(tp, todo[tp][0][0])
+            else:
+                del todo[tp]
+    return records, whole
 
 
 def first_step(coro: Coroutine[Any, Any, Any]) -> tuple[bool, Any]:
@@ -180,20 +240,32 @@ class _ConsumerThread(driver.AIOKafkaConsumerThread):
         consumer._fetch_max_wait_ms = FETCH_MAX_WAIT_MS  # read by start() for its Fetcher
         return consumer
 
-    async def _highwaters(self, partitions: list[Any]) -> Mapping[Any, int]:
-        """The ends table recovery reads up to (module docstring), verified by reading."""
-        reported = await super()._highwaters(partitions)
+    @contextlib.asynccontextmanager
+    async def _reader(self) -> AsyncIterator[Any]:
+        """A consumer of the worker's settings and credentials, not in its group."""
         reader = self._create_client_consumer(cast(driver.Transport, self.transport))
         reader._enable_auto_commit = False
         reader._fetch_max_wait_ms = FETCH_MAX_WAIT_MS
         await reader.start()
         try:
-            ends = await true_end_offsets(reader, reported)
+            yield reader
         finally:
             # aiokafka's stop() cancels a task of its own and awaits it, which raises
             # CancelledError in the caller (it ended Faust's recovery task): wait on it
             # from outside, so that only a cancellation of this task propagates
             await asyncio.wait([asyncio.ensure_future(reader.stop())])
+
+    async def _read_ranges(
+        self, ranges: Mapping[Any, Sequence[tuple[int, int]]]
+    ) -> tuple[dict[Any, list[Any]], dict[Any, list[tuple[int, int]]]]:
+        async with self._reader() as reader:
+            return await read_ranges(reader, ranges)
+
+    async def _highwaters(self, partitions: list[Any]) -> Mapping[Any, int]:
+        """The ends table recovery reads up to (module docstring), verified by reading."""
+        reported = await super()._highwaters(partitions)
+        async with self._reader() as reader:
+            ends = await true_end_offsets(reader, reported)
         moved = {tp: (reported[tp], end) for tp, end in ends.items() if end != reported[tp]}
         if moved:
             log.info("changelog ends the broker under-reported (reported, read): %s", moved)
@@ -207,6 +279,16 @@ class _Consumer(driver.Consumer):
 
     def _new_consumer_thread(self) -> driver.AIOKafkaConsumerThread:
         return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+    async def read_ranges(
+        self, ranges: Mapping[Any, Sequence[tuple[int, int]]]
+    ) -> tuple[dict[Any, list[Any]], dict[Any, list[tuple[int, int]]]]:
+        """:func:`read_ranges` with a reader of this consumer's settings, in its thread."""
+        thread = cast(_ConsumerThread, self._thread)
+        return cast(
+            tuple[dict[Any, list[Any]], dict[Any, list[tuple[int, int]]]],
+            await thread.call_thread(thread._read_ranges, ranges),
+        )
 
     async def on_partitions_revoked(self, revoked: set[Any]) -> None:
         """Faust's, and the revoked partitions forgotten as "buffered" (back-pressured).

@@ -12,6 +12,10 @@ late stale row does not bring it back), and the owner's own writes register thei
 (codec.write_record), so that its rows read back from the changelog later (Faust keeps
 reading changelog partitions outside recovery at times) cannot revert them. Rows are a
 function of their input prefix, so two owners' rows of the same version are the same row.
+
+The store also notes which changelog offsets it applied, per partition (offset_coverage.py):
+Faust's recovery can skip records after a rebalance interrupts it, and the worker reads what
+it skipped before adopting a partition (changelog_repair.py).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import faust
 from faust.stores import memory
 
 from .codec import recover_record, version_of
+from .offset_coverage import OffsetCoverage
 
 __all__ = ["VersionedStore", "VersionedTable"]
 
@@ -35,6 +40,8 @@ class VersionedStore(memory.Store):  # type: ignore[type-arg]
         self.versions: dict[Any, int] = {}
         #: changelog records read so far: how a long recovery shows it is progressing
         self.changelog_read = 0
+        #: per changelog partition, the offsets applied (or known to hold no record)
+        self.coverage: dict[int, OffsetCoverage] = {}
 
     def apply_changelog_batch(
         self,
@@ -42,28 +49,55 @@ class VersionedStore(memory.Store):  # type: ignore[type-arg]
         to_key: Callable[[Any], Any],
         to_value: Callable[[Any], Any],
     ) -> None:
-        data, versions, partitions = self.data, self.versions, self._key_partition
         changelog = self.table.changelog_topic.get_topic_name()
-        for event in batch:
+
+        def records() -> Iterable[tuple[int, int, Any, Any, Any]]:
+            for event in batch:
+                message = event.message
+                if message.topic != changelog:
+                    # Faust 0.15 hands a record of a changelog partition that is neither
+                    # active nor standby to the table of the record before it ("recovery
+                    # unknown topic")
+                    continue
+                value = None if message.value is None else to_value(event.value)
+                yield message.partition, message.offset, to_key(event.key), value, message.headers
+
+        self.apply(records())
+
+    def apply(self, records: Iterable[tuple[int, int, Any, Any, Any]]) -> None:
+        """Apply changelog records (partition, offset, key, value or None, headers), each
+        unless it is older than the row the store holds."""
+        data, versions, partitions = self.data, self.versions, self._key_partition
+        coverage = self.coverage
+        for partition, offset, key, value, headers in records:
             self.changelog_read += 1
-            message = event.message
-            if message.topic != changelog:
-                # Faust 0.15 hands a record of a changelog partition that is neither active
-                # nor standby to the table of the record before it ("recovery unknown topic")
-                continue
-            key = to_key(event.key)
-            value = None if message.value is None else to_value(event.value)
-            if recover_record(data, versions, key, value, version_of(message.headers)):
-                partitions[key] = message.partition
+            covered = coverage.get(partition)
+            if covered is None:
+                covered = coverage[partition] = OffsetCoverage()
+            covered.add(offset)
+            if recover_record(data, versions, key, value, version_of(headers)):
+                partitions[key] = partition
+
+    async def on_recovery_completed(self, active_tps: Any, standby_tps: Any) -> None:
+        """Faust's: the rows of partitions not assigned any more are dropped; so is what
+        this store knew it had read of them."""
+        await super().on_recovery_completed(active_tps, standby_tps)
+        kept = {tp.partition for tp in active_tps}
+        for partition in [p for p in self.coverage if p not in kept]:
+            del self.coverage[partition]
 
 
 class VersionedTable(faust.Table):  # type: ignore[type-arg]
     """A table on a :class:`VersionedStore` (as ``Table._new_store_by_url`` builds one)."""
 
     @property
+    def store(self) -> VersionedStore:
+        return cast(VersionedStore, self.data)
+
+    @property
     def changelog_read(self) -> int:
         """Changelog records its recovery has read so far."""
-        return cast(VersionedStore, self.data).changelog_read
+        return self.store.changelog_read
 
     def _new_store(self) -> VersionedStore:
         return VersionedStore(
