@@ -45,20 +45,14 @@ def make_engine(settings: Settings) -> KpiEngine:
 
 def faust_credentials(settings: Settings) -> object | None:
     """SASL / TLS credentials for Faust (aiokafka) from settings; None for PLAINTEXT."""
-    import ssl
-
     import faust
+
+    from citypulse.connection_check import tls_context
 
     protocol = settings.security_protocol
     if protocol == "PLAINTEXT":
         return None
-    context = None
-    if protocol in ("SSL", "SASL_SSL"):
-        context = ssl.create_default_context(
-            cafile=str(settings.ssl_cafile) if settings.ssl_cafile else None
-        )
-        if settings.ssl_certfile:
-            context.load_cert_chain(str(settings.ssl_certfile), settings.ssl_keyfile)
+    context = tls_context(settings) if protocol in ("SSL", "SASL_SSL") else None
     if protocol == "SSL":
         return faust.SSLCredentials(context)
     password = settings.sasl_password.get_secret_value() if settings.sasl_password else None

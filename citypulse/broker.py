@@ -61,8 +61,16 @@ def tansu_binary() -> str:
 class EmbeddedBroker:
     """A Tansu broker on ``127.0.0.1:<port>`` (memory storage) as a context manager."""
 
-    def __init__(self, port: int | None = None, log_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        port: int | None = None,
+        log_dir: Path | None = None,
+        advertised_port: int | None = None,
+    ) -> None:
+        """``advertised_port``: the port clients are told to connect to, when it is not the
+        one the broker listens on (e.g. a TLS terminator in front of it)."""
         self.port = port or free_port()
+        self.advertised_port = advertised_port or self.port
         self.log_path = (
             log_dir or Path(tempfile.gettempdir())
         ) / f"citypulse-tansu-{self.port}.log"
@@ -81,7 +89,7 @@ class EmbeddedBroker:
         command = [
             tansu_binary(), "broker",
             "--listener-url", listener,
-            "--advertised-listener-url", listener,
+            "--advertised-listener-url", f"tcp://127.0.0.1:{self.advertised_port}",
             "--storage-engine", "memory://tansu/",
         ]  # fmt: skip
         log.info("starting embedded broker on %s (log: %s)", self.bootstrap, self.log_path)

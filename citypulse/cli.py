@@ -13,6 +13,7 @@ from rich.console import Console
 from citypulse import __version__
 from citypulse.commands import COMMANDS
 from citypulse.commands.arguments import SETTINGS_HELP, NoBroker
+from citypulse.connection_check import ConnectionProblem
 from citypulse.settings import Settings
 
 __all__ = ["entrypoint", "main", "parser"]
@@ -48,6 +49,9 @@ def main(argv: Sequence[str] | None = None, console: Console | None = None) -> i
             "[red]no broker: set CITYPULSE_BROKER=kafka://host:port or pass --broker "
             "(`citypulse broker` runs one)[/red]"
         )
+        return 2
+    except ConnectionProblem as problem:
+        console.print(f"[red]citypulse: {problem}[/red]", soft_wrap=True, highlight=False)
         return 2
     return status
 

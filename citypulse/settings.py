@@ -121,6 +121,12 @@ class Settings(BaseSettings):
         "INFO", description="Log level of citypulse's own loggers."
     )
 
+    @field_validator("ssl_cafile", "ssl_certfile", "ssl_keyfile", mode="before")
+    @classmethod
+    def _unset_when_empty(cls, value: Any) -> Any:
+        # CITYPULSE_SSL_CERTFILE= (as compose files leave it) means "none", not the directory "."
+        return None if value == "" else value
+
     @field_validator("broker")
     @classmethod
     def _kafka_url(cls, value: str | None) -> str | None:

@@ -6,6 +6,7 @@ import argparse
 from datetime import datetime
 from typing import Any, Protocol
 
+from citypulse.connection_check import check_connection
 from citypulse.settings import Settings
 
 __all__ = [
@@ -74,5 +75,8 @@ class NoBroker(Exception):
 
 
 def require_broker(settings: Settings) -> None:
+    """A broker is configured and answers with the configured security, or the command ends
+    with one line that says which setting to fix (connection_check.py)."""
     if not settings.bootstrap_servers:
         raise NoBroker
+    check_connection(settings)

@@ -25,7 +25,7 @@ from citypulse.producers.simulator import Simulator
 from citypulse.settings import Settings
 from citypulse.streams.kpi import Pipeline
 
-from .arguments import Subcommands, add_command
+from .arguments import Subcommands, add_command, require_broker
 
 __all__ = ["DemoOptions", "LiveDemoOptions", "add_parser", "run", "run_demo", "run_offline_demo"]
 
@@ -110,6 +110,8 @@ def run_demo(settings: Settings, options: LiveDemoOptions, console: Console) -> 
             broker = EmbeddedBroker(log_dir=logs).start()
             settings = settings.model_copy(update={"broker": broker.url})
             console.print(f"embedded broker at {broker.url} (memory storage)")
+        else:
+            require_broker(settings)  # one line naming the setting if it cannot be used
         bootstrap.create_topics(settings)
         env = {
             **os.environ,

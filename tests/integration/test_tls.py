@@ -1,0 +1,119 @@
+"""citypulse against a Kafka that only speaks mutual TLS (the embedded broker behind stunnel,
+tests/support/tls.py): every command that talks to Kafka works through it, and a client set
+up wrongly stops at once with one line that names the setting to fix."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from citypulse.commands.replay import ReplayOptions
+from citypulse.commands.verify import as_prometheus, verify
+from citypulse.producers.recording import read_recording
+from citypulse.schemas import DOCUMENT_TOPIC, DOSSIER_TOPIC
+from citypulse.settings import Settings
+from tests.support.binaries import need_binary
+from tests.support.samples import kpi_samples
+from tests.support.tls import TlsBroker, make_pki
+from tests.support.worker import WorkerProcess, eventually_equal
+
+pytestmark = pytest.mark.integration
+
+CLI = str(Path(sys.executable).parent / "citypulse")
+
+
+@pytest.fixture(scope="module")
+def tls_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsBroker]:
+    stunnel = need_binary("stunnel4", "apt install stunnel4")
+    need_binary("openssl", "apt install openssl")
+    directory = tmp_path_factory.mktemp("tls")
+    with TlsBroker(stunnel, make_pki(directory / "pki"), directory) as broker:
+        yield broker
+
+
+def cli(*argv: str, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [CLI, *argv],
+        env={**os.environ, "CITYPULSE_LOG_LEVEL": "WARNING", **env},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def test_every_command_works_through_mutual_tls(
+    tls_broker: TlsBroker, topic_prefix: str, tmp_path: Path
+) -> None:
+    env = {
+        **tls_broker.client_env(),
+        "CITYPULSE_DOSSIER_TOPIC": f"{topic_prefix}{DOSSIER_TOPIC}",
+        "CITYPULSE_DOCUMENT_TOPIC": f"{topic_prefix}{DOCUMENT_TOPIC}",
+        "CITYPULSE_DEAD_LETTER_TOPIC": f"{topic_prefix}dead-letter",
+        "CITYPULSE_APP_ID": f"{topic_prefix}app",
+    }
+    done = cli("topics", "create", env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"{topic_prefix}{DOSSIER_TOPIC}" in done.stdout
+
+    recording = tmp_path / "sim.jsonl.gz"
+    faults = ["--duplicate", "0.02", "--disorder", "0.05", "--late", "0.01", "--malformed", "0.01"]
+    done = cli("simulate", "--to", str(recording), "--events", "6000", "--seed", "5", *faults,
+               env={})  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    done = cli("replay", str(recording), "--topic-prefix", topic_prefix, env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+    expected = kpi_samples(as_prometheus(verify(Settings(), ReplayOptions(recording)).report))
+    with WorkerProcess(env, tmp_path / "worker.log") as worker:  # Faust: stages, tables, DLQ
+        eventually_equal([worker], expected, timeout=180)
+
+    again = tmp_path / "again.jsonl.gz"
+    done = cli("record", "--out", str(again), "--idle-timeout", "3", env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    sent = sorted((r.partition, r.key, r.value) for r in read_recording(recording))
+    read = sorted((r.partition, r.key, r.value) for r in read_recording(again))
+    assert read == sent
+
+    live = {**env, "CITYPULSE_DOSSIER_TOPIC": f"{topic_prefix}live.dossiers",
+            "CITYPULSE_DOCUMENT_TOPIC": f"{topic_prefix}live.documents"}  # fmt: skip
+    done = cli("simulate", "--events", "300", "--seed", "6", env=live)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize(
+    ("wrong", "setting"),
+    [
+        ("a CA that did not sign the broker's certificate", "CITYPULSE_SSL_CAFILE"),
+        ("no client certificate", "CITYPULSE_SSL_CERTFILE"),
+        ("plaintext on the TLS port", "CITYPULSE_SECURITY_PROTOCOL"),
+        ("TLS on a plaintext port", "CITYPULSE_SECURITY_PROTOCOL"),
+    ],
+)
+def test_a_misconfigured_client_stops_within_15_s_with_one_line_naming_the_setting(
+    tls_broker: TlsBroker, wrong: str, setting: str
+) -> None:
+    env = tls_broker.client_env()
+    if wrong.startswith("a CA"):
+        env["CITYPULSE_SSL_CAFILE"] = str(tls_broker.pki.other_ca)
+    elif wrong == "no client certificate":
+        env["CITYPULSE_SSL_CERTFILE"] = env["CITYPULSE_SSL_KEYFILE"] = ""
+    elif wrong == "plaintext on the TLS port":
+        env["CITYPULSE_SECURITY_PROTOCOL"] = "PLAINTEXT"
+    else:
+        env["CITYPULSE_BROKER"] = tls_broker.broker.url
+    for command in (["topics", "create"], ["worker"], ["record", "--out", os.devnull]):
+        began = time.monotonic()
+        done = cli(*command, env=env, timeout=30)
+        took = time.monotonic() - began
+        lines = [line for line in done.stdout.splitlines() if line.strip()]
+        assert done.returncode == 2, (command, done.stdout, done.stderr)
+        assert took < 15, (command, took)
+        assert len(lines) == 1, (command, done.stdout)
+        assert setting in lines[0], (command, done.stdout)
+        assert "Traceback" not in done.stderr, (command, done.stderr)
