@@ -10,7 +10,14 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, PositiveInt, SecretStr, field_validator
+from pydantic import (
+    BeforeValidator,
+    Field,
+    PositiveInt,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from citypulse.schemas import DEAD_LETTER_TOPIC, DOCUMENT_TOPIC, DOSSIER_TOPIC
@@ -32,6 +39,10 @@ def _seconds(value: Any) -> Any:
 Duration = Annotated[timedelta, BeforeValidator(_seconds)]
 
 
+#: the settings that are secrets: never logged, and also read from ``CITYPULSE_<NAME>_FILE``
+SECRETS = ("sasl_password", "grafana_token", "grafana_password")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CITYPULSE_", extra="ignore")
 
@@ -49,6 +60,9 @@ class Settings(BaseSettings):
     )
     sasl_username: str | None = Field(None, description="SASL user name.")
     sasl_password: SecretStr | None = Field(None, description="SASL password (never logged).")
+    sasl_password_file: Path | None = Field(
+        None, description="File holding the SASL password (a Docker or Kubernetes secret)."
+    )
     ssl_cafile: Path | None = Field(None, description="CA bundle to verify the brokers (TLS).")
     ssl_certfile: Path | None = Field(None, description="Client certificate (mutual TLS).")
     ssl_keyfile: Path | None = Field(None, description="Client private key (mutual TLS).")
@@ -76,6 +90,9 @@ class Settings(BaseSettings):
     )
     http_port: int = Field(
         9108, ge=0, le=65535, description="Worker HTTP port for /metrics, /healthz and /readyz."
+    )
+    http_host: str = Field(
+        "0.0.0.0", description="Address the worker's HTTP port binds (127.0.0.1: this host only)."
     )
     stall_timeout: Duration = Field(
         timedelta(minutes=2),
@@ -109,8 +126,12 @@ class Settings(BaseSettings):
     grafana_token: SecretStr | None = Field(
         None, description="Grafana service-account token (wins over user/password)."
     )
+    grafana_token_file: Path | None = Field(None, description="File holding the Grafana token.")
     grafana_user: str | None = Field(None, description="Grafana basic-auth user.")
     grafana_password: SecretStr | None = Field(None, description="Grafana basic-auth password.")
+    grafana_password_file: Path | None = Field(
+        None, description="File holding the Grafana password."
+    )
     grafana_folder: str = Field("citypulse", description="Grafana folder title (uid: citypulse).")
     prometheus_url: str = Field(
         "http://prometheus:9090",
@@ -126,6 +147,29 @@ class Settings(BaseSettings):
     def _unset_when_empty(cls, value: Any) -> Any:
         # CITYPULSE_SSL_CERTFILE= (as compose files leave it) means "none", not the directory "."
         return None if value == "" else value
+
+    @field_validator(*(f"{name}_file" for name in SECRETS), mode="before")
+    @classmethod
+    def _readable(cls, value: Any) -> Any:
+        """A secret's file must be readable; checked here, per field, so that an error shows
+        the path and never another setting's value."""
+        if value is None or value == "":
+            return None
+        try:
+            Path(value).read_bytes()
+        except OSError as exc:
+            raise ValueError(f"cannot read {value} ({exc.strerror})") from None
+        return value
+
+    @model_validator(mode="after")
+    def _secrets_from_files(self) -> Settings:
+        """``CITYPULSE_<SECRET>_FILE`` names a file holding the secret, as Docker and
+        Kubernetes mount secrets; the variable itself wins when both are set."""
+        for name in SECRETS:
+            path: Path | None = getattr(self, f"{name}_file")
+            if getattr(self, name) is None and path is not None:
+                setattr(self, name, SecretStr(path.read_text(encoding="utf-8").rstrip("\r\n")))
+        return self
 
     @field_validator("broker")
     @classmethod

@@ -76,8 +76,11 @@ def _app(
             ok, text = reason is None, reason or f"ok: {liveness.state}"
         elif path == "/readyz":
             ok, text = liveness.ready, str(liveness.state)
-        else:
+        elif path == "/metrics":
             return metrics(environ, start_response)  # type: ignore[no-any-return]
+        else:  # nothing else is served (prometheus-client's app would answer any path)
+            start_response("404 Not Found", [("Content-Type", "text/plain; charset=utf-8")])
+            return [b"not found: /metrics, /healthz and /readyz are served\n"]
         status = "200 OK" if ok else "503 Service Unavailable"
         start_response(status, [("Content-Type", "text/plain; charset=utf-8")])
         return [f"{text}\n".encode()]

@@ -61,10 +61,12 @@ def run_worker(settings: Settings) -> None:
     worker = create_worker(config, bootstrap.kpi_config(settings))
     worker.registry.register(AgencyInfoCollector(bootstrap.reference(settings)))
     gc.set_threshold(*GC_THRESHOLDS)
-    health.serve(settings.http_port, worker.registry, worker.liveness)
+    health.serve(settings.http_port, worker.registry, worker.liveness, addr=settings.http_host)
     health.watchdog(worker.liveness)
     log.info(
-        "citypulse worker: /metrics, /healthz, /readyz on http://0.0.0.0:%d", settings.http_port
+        "citypulse worker: /metrics, /healthz, /readyz on http://%s:%d",
+        settings.http_host,
+        settings.http_port,
     )
     faust.Worker(
         worker.app, loglevel=settings.log_level, quiet=True, override_logging=False

@@ -61,6 +61,38 @@ def test_a_retention_below_the_lateness_is_refused(monkeypatch: pytest.MonkeyPat
         bootstrap.kpi_config(Settings())
 
 
+def test_secrets_come_from_files_as_docker_and_kubernetes_mount_them(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from pydantic import ValidationError
+
+    from citypulse.settings import Settings
+
+    (tmp_path / "password").write_text("from-the-file\n")
+    monkeypatch.setenv("CITYPULSE_SASL_PASSWORD_FILE", str(tmp_path / "password"))
+    secret = Settings().sasl_password
+    assert secret is not None
+    assert secret.get_secret_value() == "from-the-file"
+    assert "from-the-file" not in repr(Settings())
+    monkeypatch.setenv("CITYPULSE_SASL_PASSWORD", "from-the-variable")  # the variable wins
+    secret = Settings().sasl_password
+    assert secret is not None
+    assert secret.get_secret_value() == "from-the-variable"
+    # a file that cannot be read: the error names the file, never another setting's value
+    monkeypatch.setenv("CITYPULSE_GRAFANA_PASSWORD_FILE", str(tmp_path / "missing"))
+    with pytest.raises(ValidationError) as error:
+        Settings()
+    assert "missing" in str(error.value)
+    assert "from-the-variable" not in str(error.value)
+
+
+def test_an_empty_tls_file_setting_means_none(monkeypatch: pytest.MonkeyPatch) -> None:
+    from citypulse.settings import Settings
+
+    monkeypatch.setenv("CITYPULSE_SSL_CERTFILE", "")
+    assert Settings().ssl_certfile is None
+
+
 def test_the_console_script_is_installed_and_documents_its_settings() -> None:
     script = shutil.which("citypulse", path=str(Path(sys.executable).parent))
     assert script, "the citypulse console script is not installed next to this Python"

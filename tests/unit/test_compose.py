@@ -131,3 +131,23 @@ def test_mounted_files_exist_and_the_provisioning_matches_the_dashboards() -> No
     assert list(mounts[path].glob("*.json")), f"no dashboards at {path}"
     home = services()["grafana"]["environment"]["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]
     assert (mounts[path] / Path(home).name).exists()
+
+
+def test_the_sasl_ssl_overlay_is_valid_and_gives_every_service_what_it_mounts() -> None:
+    overlay: dict[str, Any] = yaml.safe_load((ROOT / "deploy/compose/sasl-ssl.yml").read_text())
+    validator = Draft7Validator(json.loads(SCHEMA.read_text()))
+    errors = list(validator.iter_errors(overlay))
+    assert not errors, [e.message for e in errors]
+    declared = overlay["secrets"]
+    assert all(s["file"].startswith("./deploy/secrets/") for s in declared.values())
+    for name, service in overlay["services"].items():
+        assert name in services(), name  # it overlays services of the stack
+        assert set(service.get("secrets", ())) <= set(declared), name
+        env = service.get("environment", {})
+        for key, value in env.items():
+            if key.endswith("_FILE") or key.endswith("_CAFILE"):
+                assert value.removeprefix("/run/secrets/") in service["secrets"], (name, key)
+    for name in ("worker", "simulator"):
+        env = overlay["services"][name]["environment"]
+        assert env["CITYPULSE_SECURITY_PROTOCOL"] == "SASL_SSL"
+        assert "CITYPULSE_SASL_PASSWORD" not in env  # from the secret's file only

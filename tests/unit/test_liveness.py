@@ -81,7 +81,7 @@ def test_recovering_again_restarts_the_clock() -> None:
     assert live.stuck(231) is not None
 
 
-def test_the_http_port_serves_metrics_health_and_readiness() -> None:
+def test_the_http_port_serves_metrics_health_and_readiness_and_nothing_else() -> None:
     now = [0.0]
     live = Liveness(BOUND, 0.0)
     registry = CollectorRegistry()
@@ -113,6 +113,8 @@ def test_the_http_port_serves_metrics_health_and_readiness() -> None:
         assert status == 503
         assert text.startswith("unassigned for 198 s")
         assert get("/readyz") == (503, "unassigned\n")
+        for other in ("/", "/debug", "/metrics/../admin", "/readyz/x"):
+            assert get(other)[0] == 404, other
     finally:
         server.shutdown()
         server.server_close()
