@@ -31,6 +31,8 @@ __all__ = ["DemoOptions", "LiveDemoOptions", "add_parser", "run", "run_demo", "r
 
 #: how long the simulator and the worker may take to stop (each takes about a second)
 WORKER_STOP_TIMEOUT = 10.0
+#: how long the demo waits, once the simulator is done, for the worker to read what it sent
+CATCH_UP_BOUND = 120.0
 
 #: The fault mix of ``--faults``: what a real upstream does on a bad day.
 DEMO_FAULTS = Faults(duplicate=0.01, disorder=0.03, late=0.003, malformed=0.003, pii=0.01)
@@ -206,18 +208,21 @@ def _show(
     done: Callable[[], bool],
     interrupted: Callable[[], bool],
 ) -> None:
-    """Redraw the table from /metrics until ``done()``, then once more when the worker caught
-    up; at once when ``interrupted()``."""
+    """Redraw the table from /metrics until ``done()``, then until the worker has caught up
+    (its event count stopped growing; at most CATCH_UP_BOUND seconds); stop at once when
+    ``interrupted()``."""
     from citypulse.console import kpi_table, rows_from_samples
     from citypulse.scrape import parse, scrape
 
     reference = bootstrap.reference(settings)
     weights = bootstrap.kpi_config(settings).index_weights
     previous: tuple[float, float] | None = None
+    finished_at: float | None = None
     with Live(console=console, auto_refresh=False, transient=False) as live:
         while not interrupted():
-            finished = done()
-            time.sleep(refresh if not finished else 3 * refresh)
+            if finished_at is None and done():
+                finished_at = time.monotonic()
+            time.sleep(refresh if finished_at is None else 3 * refresh)
             if interrupted():
                 break
             try:
@@ -230,10 +235,12 @@ def _show(
                 if previous is None
                 else (health.events - previous[1]) / max(1e-9, now - previous[0])
             )
+            caught_up = previous is not None and health.events == previous[1] > 0
             previous = (now, health.events)
             health = replace(health, events_per_second=rate)
             live.update(kpi_table(reference, stream_time, rows, weights, health), refresh=True)
-            if finished:
+            # once the simulator is done, until the worker has read everything it sent
+            if finished_at is not None and (caught_up or now - finished_at > CATCH_UP_BOUND):
                 break
     console.line()
 

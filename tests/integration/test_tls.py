@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from citypulse.broker import free_port
 from citypulse.commands.replay import ReplayOptions
 from citypulse.commands.verify import as_prometheus, verify
 from citypulse.producers.recording import read_recording
@@ -176,3 +177,21 @@ def test_secrets_never_show_in_help_logs_process_titles_metrics_errors_or_dead_l
     for where, text in seen.items():
         for name, secret in secrets.items():
             assert secret not in text, f"the {name} secret shows in {where}"
+
+
+def test_the_demo_runs_against_an_existing_tls_kafka(
+    tls_broker: TlsBroker, topic_prefix: str
+) -> None:
+    env = {
+        **tls_broker.client_env(),
+        "CITYPULSE_DOSSIER_TOPIC": f"{topic_prefix}{DOSSIER_TOPIC}",
+        "CITYPULSE_DOCUMENT_TOPIC": f"{topic_prefix}{DOCUMENT_TOPIC}",
+        "CITYPULSE_DEAD_LETTER_TOPIC": f"{topic_prefix}dead-letter",
+        "CITYPULSE_APP_ID": f"{topic_prefix}app",
+        "CITYPULSE_HTTP_PORT": str(free_port()),
+    }
+    done = cli("demo", "--hours", "6", "--speed", "0", env=env, timeout=180)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "embedded broker" not in done.stdout  # it used the one it was given
+    rows = [line for line in done.stdout.splitlines() if line.startswith("│ ")]
+    assert rows, done.stdout[-3000:]  # the KPI table has agencies: the worker read through TLS
