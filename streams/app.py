@@ -39,7 +39,14 @@ from .liveness import Liveness
 from .metrics import KpiCollector, pipeline_metrics
 from .protocol import run_batch
 from .sequence_guard import SequenceGuard
-from .transport import App, last_fetch_age, resume_at, withhold
+from .transport import (
+    App,
+    last_fetch_age,
+    producer_of,
+    recovered_ends,
+    resume_at,
+    withhold,
+)
 from .versioned_store import VersionedTable
 
 __all__ = ["Worker", "WorkerConfig", "create_worker"]
@@ -148,7 +155,7 @@ def create_worker(
 
     def producer() -> AIOKafkaProducer:
         # Faust's own aiokafka producer (its settings, credentials and lifecycle)
-        return cast(AIOKafkaProducer, app.producer._ensure_producer())  # type: ignore[attr-defined]
+        return cast(AIOKafkaProducer, producer_of(app))
 
     def outputs(out: RecordBatches, changelog: str) -> Outputs:
         """Outputs of one stage, queued in ``out``; the stage's agent sends them."""
@@ -357,9 +364,7 @@ def create_worker(
         # read from there, or the skip check counts what it jumped (streams/entity_stage.py);
         # a changelog must have been applied from there (changelog_repair.py)
         firsts = await app.consumer.earliest_offsets(*mine, *changelogs) if actives else {}
-        # the ends recovery read to, minus one (Faust keeps them so)
-        highwaters = cast(Any, app.tables).recovery.active_highwaters
-        ends = {tp: highwaters[tp] + 1 for tp in changelogs if highwaters.get(tp) is not None}
+        ends = recovered_ends(app, changelogs)
         began = time.monotonic()
         async with between_batches():
             await read_missing(

@@ -17,6 +17,8 @@ from typing import Any
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from .transport import last_read_offsets
+
 __all__ = ["ConsumerLag", "unread"]
 
 log = logging.getLogger(__name__)
@@ -27,7 +29,7 @@ def unread(consumer: Any, topics: Iterable[str]) -> dict[str, int] | None:
     consumer cannot tell now (not started, or mid-rebalance)."""
     per_topic = dict.fromkeys(topics, 0)
     try:
-        read = consumer._read_offset  # Faust's last offset read, per partition
+        read = last_read_offsets(consumer)
         for tp in consumer.assignment():
             if tp.topic in per_topic:
                 highwater, last = consumer.highwater(tp), read.get(tp)

@@ -1,5 +1,9 @@
-"""Faust's aiokafka transport with four changes: true changelog ends, changelog ranges read
-again, a shorter fetch wait, a cheaper dispatch.
+"""Everything citypulse does with Faust's internals, in one place, for the Faust version it was
+written for (:data:`FAUST_VERSION`: another major or minor version refuses to import, another
+patch version is logged). Faust's aiokafka transport with four changes: true changelog ends,
+changelog ranges read again, a shorter fetch wait, a cheaper dispatch; and the few private
+attributes the worker reads (:func:`producer_of`, :func:`last_read_offsets`,
+:func:`recovered_ends`).
 
 **True changelog ends.** Table recovery reads each changelog partition up to the highwater
 that Faust asks the broker for (ListOffsets). The embedded broker answers with the first
@@ -55,12 +59,16 @@ from faust.transport.drivers import aiokafka as driver
 from mode.services import WaitResults
 
 __all__ = [
+    "FAUST_VERSION",
     "FETCH_MAX_WAIT_MS",
     "App",
     "finish",
     "first_step",
     "last_fetch_age",
+    "last_read_offsets",
+    "producer_of",
     "read_ranges",
+    "recovered_ends",
     "resume_at",
     "true_end_offsets",
     "withhold",
@@ -68,7 +76,35 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+#: the faust-streaming release this module's use of Faust's internals was checked against
+FAUST_VERSION = "0.15.3"
+if faust.__version__.split(".")[:2] != FAUST_VERSION.split(".")[:2]:
+    raise ImportError(
+        f"citypulse's worker was written for faust-streaming {FAUST_VERSION} and reaches into "
+        f"its internals (streams/transport.py); found {faust.__version__}: install "
+        f"faust-streaming=={FAUST_VERSION}"
+    )
+if faust.__version__ != FAUST_VERSION:
+    log.warning("faust-streaming %s, not %s: untested", faust.__version__, FAUST_VERSION)
+
 FETCH_MAX_WAIT_MS = 100
+
+
+def producer_of(app: faust.App) -> Any:
+    """Faust's own aiokafka producer (its settings, credentials and lifecycle)."""
+    return app.producer._ensure_producer()  # type: ignore[attr-defined]
+
+
+def last_read_offsets(consumer: Any) -> Mapping[Any, int]:
+    """The last offset Faust's consumer read, per partition."""
+    return cast(Mapping[Any, int], consumer._read_offset)
+
+
+def recovered_ends(app: faust.App, tps: Iterable[Any]) -> dict[Any, int]:
+    """The end offset table recovery read each changelog partition of ``tps`` to (as verified
+    by :func:`true_end_offsets`); partitions it has none for are left out."""
+    highwaters = cast(Any, app.tables).recovery.active_highwaters  # the ends, minus one
+    return {tp: highwaters[tp] + 1 for tp in tps if highwaters.get(tp) is not None}
 
 
 async def true_end_offsets(

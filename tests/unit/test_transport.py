@@ -142,3 +142,18 @@ def test_the_fetch_loops_wait_on_the_flow_is_recognised() -> None:
             c.close()
 
     asyncio.run(main())
+
+
+def test_the_faust_internals_are_checked_against_the_faust_the_project_pins() -> None:
+    import re
+    import tomllib
+    from pathlib import Path
+
+    import faust
+
+    from citypulse.streams.transport import FAUST_VERSION
+
+    pyproject = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())
+    pins = [d for d in pyproject["project"]["dependencies"] if d.startswith("faust-streaming")]
+    assert [re.sub(r"^faust-streaming==", "", p) for p in pins] == [FAUST_VERSION]
+    assert faust.__version__ == FAUST_VERSION  # what the suite runs is what was checked
