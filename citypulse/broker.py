@@ -14,9 +14,9 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
-from types import TracebackType
 
 from citypulse.children import CHILD_OPTIONS
+from citypulse.lifecycle import Running
 
 __all__ = ["BrokerError", "EmbeddedBroker", "free_port", "wait_for_port"]
 
@@ -58,7 +58,7 @@ def tansu_binary() -> str:
         raise BrokerError(f"no Tansu broker binary: {exc}") from exc
 
 
-class EmbeddedBroker:
+class EmbeddedBroker(Running):
     """A Tansu broker on ``127.0.0.1:<port>`` (memory storage) as a context manager."""
 
     def __init__(
@@ -128,14 +128,3 @@ class EmbeddedBroker:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout)
-
-    def __enter__(self) -> EmbeddedBroker:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

@@ -6,7 +6,14 @@ from typing import Literal
 
 from .envelope import Code, EntityId, Envelope
 
-__all__ = ["DocumentEventBase", "DocumentReceived", "DocumentSent", "Format", "Urgency"]
+__all__ = [
+    "AnyDocumentEvent",
+    "DocumentEventBase",
+    "DocumentReceived",
+    "DocumentSent",
+    "Format",
+    "Urgency",
+]
 
 Format = Literal["electronic", "paper"]
 Urgency = Literal["normal", "urgent"]
@@ -27,3 +34,7 @@ class DocumentSent(DocumentEventBase):
 class DocumentReceived(DocumentEventBase):
     event_type: Literal["document.received"]
     receiver_agency: Code
+
+
+#: every document event (the document topic's union: topics.py)
+AnyDocumentEvent = DocumentSent | DocumentReceived

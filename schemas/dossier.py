@@ -11,6 +11,7 @@ from .envelope import Code, EntityId, Envelope, Timestamp
 
 __all__ = [
     "LEGACY_LEVELS",
+    "AnyDossierEvent",
     "Channel",
     "Delivery",
     "DossierAccepted",
@@ -126,3 +127,16 @@ class DossierWithdrawn(DossierEventBase):
 class DossierRated(DossierEventBase):
     event_type: Literal["dossier.rated"]
     score: Annotated[int, Field(ge=1, le=5)]
+
+
+#: every dossier event, in lifecycle order (the dossier topic's union: topics.py)
+AnyDossierEvent = (
+    DossierSubmitted
+    | DossierAccepted
+    | DossierSupplementRequested
+    | DossierSupplemented
+    | DossierResolved
+    | DossierResultReturned
+    | DossierWithdrawn
+    | DossierRated
+)

@@ -7,17 +7,8 @@ from typing import Annotated, Any, Final
 
 from pydantic import Field, TypeAdapter
 
-from .document import DocumentReceived, DocumentSent
-from .dossier import (
-    DossierAccepted,
-    DossierRated,
-    DossierResolved,
-    DossierResultReturned,
-    DossierSubmitted,
-    DossierSupplemented,
-    DossierSupplementRequested,
-    DossierWithdrawn,
-)
+from .document import AnyDocumentEvent
+from .dossier import AnyDossierEvent
 
 __all__ = [
     "DEAD_LETTER_TOPIC",
@@ -34,24 +25,12 @@ DOSSIER_TOPIC: Final = "citypulse.dossier-events"
 DOCUMENT_TOPIC: Final = "citypulse.document-events"
 DEAD_LETTER_TOPIC: Final = "citypulse.dead-letter"
 
-_DossierUnion = (
-    DossierSubmitted
-    | DossierAccepted
-    | DossierSupplementRequested
-    | DossierSupplemented
-    | DossierResolved
-    | DossierResultReturned
-    | DossierWithdrawn
-    | DossierRated
-)
-_DocumentUnion = DocumentSent | DocumentReceived
-
 #: A message of the dossier topic (discriminated on ``event_type``).
-DossierEvent = Annotated[_DossierUnion, Field(discriminator="event_type")]
+DossierEvent = Annotated[AnyDossierEvent, Field(discriminator="event_type")]
 #: A message of the document topic (discriminated on ``event_type``).
-DocumentEvent = Annotated[_DocumentUnion, Field(discriminator="event_type")]
+DocumentEvent = Annotated[AnyDocumentEvent, Field(discriminator="event_type")]
 #: Any event of any input topic.
-Event = _DossierUnion | _DocumentUnion
+Event = AnyDossierEvent | AnyDocumentEvent
 
 
 @dataclass(frozen=True)

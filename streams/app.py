@@ -39,14 +39,7 @@ from .liveness import Liveness
 from .metrics import KpiCollector, pipeline_metrics
 from .protocol import run_batch
 from .sequence_guard import SequenceGuard
-from .transport import (
-    App,
-    last_fetch_age,
-    producer_of,
-    recovered_ends,
-    resume_at,
-    withhold,
-)
+from .transport import App, last_fetch_age, producer_of, recovered_ends, resume_at, withhold
 from .versioned_store import VersionedTable
 
 __all__ = ["Worker", "WorkerConfig", "create_worker"]

@@ -48,15 +48,22 @@ def cli(*argv: str, env: dict[str, str], timeout: float = 120) -> subprocess.Com
     )
 
 
+def own_topics(prefix: str) -> dict[str, str]:
+    """Settings that give a test topics (and a consumer group) of its own."""
+    return {
+        "CITYPULSE_DOSSIER_TOPIC": f"{prefix}{DOSSIER_TOPIC}",
+        "CITYPULSE_DOCUMENT_TOPIC": f"{prefix}{DOCUMENT_TOPIC}",
+        "CITYPULSE_DEAD_LETTER_TOPIC": f"{prefix}dead-letter",
+        "CITYPULSE_APP_ID": f"{prefix}app",
+    }
+
+
 def test_every_command_works_through_mutual_tls(
     tls_broker: TlsBroker, topic_prefix: str, tmp_path: Path
 ) -> None:
     env = {
         **tls_broker.client_env(),
-        "CITYPULSE_DOSSIER_TOPIC": f"{topic_prefix}{DOSSIER_TOPIC}",
-        "CITYPULSE_DOCUMENT_TOPIC": f"{topic_prefix}{DOCUMENT_TOPIC}",
-        "CITYPULSE_DEAD_LETTER_TOPIC": f"{topic_prefix}dead-letter",
-        "CITYPULSE_APP_ID": f"{topic_prefix}app",
+        **own_topics(topic_prefix),
     }
     done = cli("topics", "create", env=env)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -131,10 +138,7 @@ def test_secrets_never_show_in_help_logs_process_titles_metrics_errors_or_dead_l
         "CITYPULSE_SASL_PASSWORD_FILE": str(tmp_path / "sasl"),  # loaded, unused over SSL
         "CITYPULSE_GRAFANA_PASSWORD": secrets["grafana"],
         "CITYPULSE_GRAFANA_TOKEN_FILE": str(tmp_path / "token"),
-        "CITYPULSE_DOSSIER_TOPIC": f"{topic_prefix}{DOSSIER_TOPIC}",
-        "CITYPULSE_DOCUMENT_TOPIC": f"{topic_prefix}{DOCUMENT_TOPIC}",
-        "CITYPULSE_DEAD_LETTER_TOPIC": f"{topic_prefix}dead-letter",
-        "CITYPULSE_APP_ID": f"{topic_prefix}app",
+        **own_topics(topic_prefix),
         "CITYPULSE_LOG_LEVEL": "DEBUG",
     }
     seen: dict[str, str] = {}
@@ -184,10 +188,7 @@ def test_the_demo_runs_against_an_existing_tls_kafka(
 ) -> None:
     env = {
         **tls_broker.client_env(),
-        "CITYPULSE_DOSSIER_TOPIC": f"{topic_prefix}{DOSSIER_TOPIC}",
-        "CITYPULSE_DOCUMENT_TOPIC": f"{topic_prefix}{DOCUMENT_TOPIC}",
-        "CITYPULSE_DEAD_LETTER_TOPIC": f"{topic_prefix}dead-letter",
-        "CITYPULSE_APP_ID": f"{topic_prefix}app",
+        **own_topics(topic_prefix),
         "CITYPULSE_HTTP_PORT": str(free_port()),
     }
     done = cli("demo", "--hours", "6", "--speed", "0", env=env, timeout=180)

@@ -9,14 +9,13 @@ import time
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import yaml
 
-from .server import LoopbackServer
+from .server import LoopbackHttp, LoopbackServer
 
 __all__ = ["AlertmanagerProcess", "Notification", "WebhookReceiver", "project_config"]
 
@@ -45,7 +44,7 @@ class Notification:
         return list(self.payload["alerts"])
 
 
-class WebhookReceiver:
+class WebhookReceiver(LoopbackHttp):
     """Records every POST to ``/<receiver>``; a test waits for the notification it needs."""
 
     def __init__(self) -> None:
@@ -65,9 +64,7 @@ class WebhookReceiver:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.serve(Handler)
 
     def seen(self) -> list[Notification]:
         with self._lock:
@@ -84,16 +81,6 @@ class WebhookReceiver:
             time.sleep(0.3)
         summary = [(n.receiver, n.status, n.group) for n in self.seen()]
         raise AssertionError(f"no notification {what} after {timeout} s; seen: {summary}")
-
-    def __enter__(self) -> WebhookReceiver:
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def project_config(

@@ -10,15 +10,15 @@ It can be told to fail one path with a status, to check that errors surface.
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from .server import LoopbackHttp
 
 __all__ = ["GrafanaApiStandIn"]
 
 
-class GrafanaApiStandIn:
+class GrafanaApiStandIn(LoopbackHttp):
     def __init__(self) -> None:
         self.folders: dict[str, dict[str, Any]] = {}
         self.datasources: dict[str, dict[str, Any]] = {}
@@ -59,9 +59,7 @@ class GrafanaApiStandIn:
             def do_PUT(self) -> None:
                 self._handle("PUT")
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.serve(Handler)
 
     def route(self, method: str, path: str, body: Any) -> tuple[int, object]:
         not_found = (404, {"message": "not found"})
@@ -95,13 +93,3 @@ class GrafanaApiStandIn:
             self.dashboards[board["uid"]] = body
             return 200, {"status": "success", "uid": board["uid"], "url": f"/d/{board['uid']}"}
         return not_found
-
-    def __enter__(self) -> GrafanaApiStandIn:
-        self.thread.start()
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.server.shutdown()
-        self.server.server_close()

@@ -6,18 +6,37 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import threading
 import time
 import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import TracebackType
 from typing import Self
 
 from citypulse.broker import free_port
+from citypulse.lifecycle import Running
 
-__all__ = ["LoopbackServer"]
+__all__ = ["LoopbackHttp", "LoopbackServer"]
 
 
-class LoopbackServer:
+class LoopbackHttp(Running):
+    """An HTTP server of the tests' own on a free loopback port, served from a thread."""
+
+    def serve(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def start(self) -> Self:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class LoopbackServer(Running):
     name = "server"
 
     def __init__(self, binary: str, directory: Path) -> None:
@@ -59,12 +78,7 @@ class LoopbackServer:
     def log_tail(self, n: int = 3000) -> str:
         return self.log_path.read_text(errors="replace")[-n:] if self.log_path.exists() else ""
 
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             try:

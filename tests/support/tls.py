@@ -12,9 +12,9 @@ from __future__ import annotations
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 
 from citypulse.broker import EmbeddedBroker, free_port, wait_for_port
+from citypulse.lifecycle import Running
 
 __all__ = ["Pki", "TlsBroker", "make_pki"]
 
@@ -62,7 +62,7 @@ def make_pki(directory: Path) -> Pki:
                d / "client.key", d / "other-ca.pem")  # fmt: skip
 
 
-class TlsBroker:
+class TlsBroker(Running):
     """The embedded broker behind stunnel: mutual TLS on :attr:`port`, the broker on a port
     of its own that it never advertises."""
 
@@ -117,14 +117,3 @@ class TlsBroker:
             self._process.wait(10)
             self._process = None
         self.broker.stop()
-
-    def __enter__(self) -> TlsBroker:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

@@ -10,16 +10,16 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from types import TracebackType
 
 from citypulse.broker import free_port
+from citypulse.lifecycle import Running
 
 from .samples import Samples, kpi_samples, parse, scrape
 
 __all__ = ["WorkerProcess"]
 
 
-class WorkerProcess:
+class WorkerProcess(Running):
     def __init__(self, env: dict[str, str], log_path: Path) -> None:
         self.port = free_port()
         self.log_path = log_path
@@ -83,15 +83,6 @@ class WorkerProcess:
 
     def log_tail(self, n: int = 3000) -> str:
         return self.log_path.read_text(errors="replace")[-n:]
-
-    def __enter__(self) -> WorkerProcess:
-        return self.start()
-
-    def __exit__(
-        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.stop()
 
 
 def union_of(workers: list[WorkerProcess]) -> Samples | None:
