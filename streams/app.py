@@ -87,6 +87,8 @@ class Worker:
 
 #: the exit status of a worker whose output could not be delivered (retries exhausted)
 EXIT_UNDELIVERED = 4
+#: the exit status of a worker that could not read the whole of a changelog it recovers
+EXIT_INCOMPLETE = 5
 
 
 async def guarded(batch: Awaitable[None], events: Sequence[Any]) -> None:
@@ -360,12 +362,16 @@ def create_worker(
         ends = recovered_ends(app, changelogs)
         began = time.monotonic()
         async with between_batches():
-            await read_missing(
+            unread = await read_missing(
                 tables,
                 missing_records(tables, firsts, ends),
                 cast(Any, app.consumer).read_ranges,
                 lambda table, n: metrics.reread.labels(table).inc(n),
             )
+            if unread:  # never serve an incomplete state: a restart recovers it afresh
+                log.critical("changelog records could not be read: %s: exiting", unread)
+                logging.shutdown()
+                os._exit(EXIT_INCOMPLETE)
             resume = {}
             for tp in mine:
                 if tp.topic == config.facts_topic:

@@ -56,11 +56,12 @@ async def read_missing(
     missing: Ranges,
     read: Callable[[Ranges], Any],
     counted: Callable[[str, int], None],
-) -> None:
+) -> Ranges:
     """Read the ``missing`` ranges (``read``: transport.read_ranges with the worker's reader)
-    and apply them to their tables; ``counted(table name, records applied)``."""
+    and apply them to their tables; ``counted(table name, records applied)``. What is still
+    missing afterwards (ranges that could not be read: the state is incomplete)."""
     if not missing:
-        return
+        return {}
     log.warning(
         "table recovery skipped changelog records: reading them again: %s",
         {str(tp): [f"{a}..{b - 1}" for a, b in spans] for tp, spans in missing.items()},
@@ -75,3 +76,5 @@ async def read_missing(
         for start, stop in whole.get(tp, ()):
             coverage.cover(start, stop)
         counted(table.name, len(found))
+    left = {tp: [s for s in spans if s not in whole.get(tp, ())] for tp, spans in missing.items()}
+    return {tp: spans for tp, spans in left.items() if spans}

@@ -53,6 +53,15 @@ def _rows(n: int, keys: int) -> list[tuple[bytes, bytes | None, int]]:
     return [(b"k%d" % (i % keys), None if i % 7 == 6 else b"v%d" % i, i) for i in range(n)]
 
 
+def _applied(rows: Sequence[tuple[bytes, bytes | None, int]]) -> dict[Any, Any]:
+    """What a table holds after reading ``rows`` whole."""
+    data: dict[Any, Any] = {}
+    versions: dict[Any, int] = {}
+    for key, value, version in rows:
+        recover_record(data, versions, key, value, version_of([version_header(version)]))
+    return data
+
+
 def test_the_records_recovery_skipped_are_read_and_applied_before_adoption(
     broker: EmbeddedBroker, topic_prefix: str
 ) -> None:
@@ -74,7 +83,7 @@ def test_the_records_recovery_skipped_are_read_and_applied_before_adoption(
     assert missing == {tp0: [(100, 250)], tp1: [(0, 50)]}
 
     counted: dict[str, int] = {}
-    asyncio.run(
+    unread = asyncio.run(
         read_missing(
             [table],
             missing,
@@ -82,18 +91,16 @@ def test_the_records_recovery_skipped_are_read_and_applied_before_adoption(
             lambda name, n: counted.__setitem__(name, counted.get(name, 0) + n),
         )
     )
+    assert unread == {}
     assert counted == {"entities": 200}
-    whole: dict[Any, Any] = {}
-    versions: dict[Any, int] = {}
-    for k, v, ver in [*p0, *p1]:
-        recover_record(whole, versions, k, v, version_of([version_header(ver)]))
-    assert dict(store.data) == whole
+    assert dict(store.data) == _applied([*p0, *p1])
     assert missing_records([table], {tp0: 0, tp1: 0}, {tp0: 300, tp1: 50}) == {}
 
 
 def test_a_range_that_cannot_be_read_is_not_taken_for_an_empty_one(
     broker: EmbeddedBroker, topic_prefix: str
 ) -> None:
+    """(The worker then exits rather than serve an incomplete state: streams/app.py.)"""
     topic = f"{topic_prefix}changelog"
     ensure_topics([broker.bootstrap], [topic], 1)
     asyncio.run(_write(broker.bootstrap, topic, 0, _rows(100, 10)))
@@ -101,3 +108,16 @@ def test_a_range_that_cannot_be_read_is_not_taken_for_an_empty_one(
     records, whole = asyncio.run(_read(broker.bootstrap, {tp: [(10, 20), (95, 120)]}))
     assert [r.offset for r in records[tp]] == [*range(10, 20), *range(95, 100)]
     assert whole == {tp: [(10, 20)]}  # 100-119 do not exist (yet): not read whole
+
+    app = faust.App(f"{topic_prefix}app", broker=f"kafka://{broker.bootstrap}")
+    table = VersionedTable.create(app, "entities", 1)
+    changelog = table.changelog_topic.get_topic_name()
+    ensure_topics([broker.bootstrap], [changelog], 1)
+    asyncio.run(_write(broker.bootstrap, changelog, 0, _rows(50, 10)))
+    claimed = TP(changelog, 0)  # an end beyond what the log holds
+    unread = asyncio.run(
+        read_missing([table], {claimed: [(0, 60)]}, lambda r: _read(broker.bootstrap, r),
+                     lambda name, n: None)
+    )  # fmt: skip
+    assert unread == {claimed: [(0, 60)]}
+    assert dict(table.store.data) == _applied(_rows(50, 10))  # what it read is applied
