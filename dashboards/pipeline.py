@@ -5,12 +5,13 @@ from __future__ import annotations
 from grafana_foundation_sdk.builders import dashboard as builders
 
 from .panels import GREEN, ORANGE, RED, dashboard, steps, tile, trend
-from .promql import RATE_INTERVAL, quantile
+from .promql import RATE_INTERVAL, SMOOTHING_WINDOWS, quantile
 
 __all__ = ["UID", "build"]
 
 UID = "citypulse-pipeline"
 WORKERS = 'up{job="citypulse"}'
+HOUR = SMOOTHING_WINDOWS[0]
 DEAD = "topic:citypulse_events_dead_letter:rate5m"
 EVENTS = "topic:citypulse_events:rate5m"
 
@@ -206,6 +207,33 @@ def build() -> builders.Dashboard:
                 "(`docker compose up --scale worker=N`, at most one per partition).",
                 [("sum by (topic) (citypulse_consumer_lag_messages)", "{{topic}}")],
                 (16, 20, 8, 8),
+                unit="none",
+                minimum=0,
+            )
+        )
+        .with_panel(
+            trend(
+                "Self-checks and repairs",
+                "Over the past hour. Skipped offsets and inconsistent facts stay at zero "
+                "unless events were lost (each pages: runbooks of CitypulseOffsetsSkipped and "
+                "CitypulseFactsInconsistent). Re-read changelog records are a table recovery "
+                "that skipped records, repaired by the worker before it served: nothing to do.",
+                [
+                    (
+                        f"sum by (topic) (increase(citypulse_offsets_skipped_total[{HOUR}]))",
+                        "skipped offsets {{topic}}",
+                    ),
+                    (
+                        f"sum by (reason) (increase(citypulse_facts_inconsistent_total[{HOUR}]))",
+                        "inconsistent facts {{reason}}",
+                    ),
+                    (
+                        "sum by (table) "
+                        f"(increase(citypulse_changelog_records_reread_total[{HOUR}]))",
+                        "re-read {{table}}",
+                    ),
+                ],
+                (0, 28, 24, 8),
                 unit="none",
                 minimum=0,
             )
