@@ -200,7 +200,7 @@ def create_worker(
             metrics,
         )
 
-    changelog_topics = {t.changelog_topic.get_topic_name() for t in tables}
+    by_changelog = {t.changelog_topic.get_topic_name(): t for t in tables}
     for t in tables:
         metrics.reread.labels(t.name)  # 0 from the start, not "no data"
 
@@ -354,7 +354,7 @@ def create_worker(
         safe."""
         actives = app.assignor.assigned_actives()
         mine = [tp for tp in actives if tp.topic == config.facts_topic or tp.topic in stages]
-        changelogs = [tp for tp in actives if tp.topic in changelog_topics]
+        changelogs = [tp for tp in actives if tp.topic in by_changelog]
         # where each partition's log starts: a partition adopted without any state must be
         # read from there, or the skip check counts what it jumped (streams/entity_stage.py);
         # a changelog must have been applied from there (changelog_repair.py)
@@ -363,8 +363,8 @@ def create_worker(
         began = time.monotonic()
         async with between_batches():
             unread = await read_missing(
-                tables,
-                missing_records(tables, firsts, ends),
+                by_changelog,
+                missing_records(by_changelog, firsts, ends),
                 cast(Any, app.consumer).read_ranges,
                 lambda table, n: metrics.reread.labels(table).inc(n),
             )

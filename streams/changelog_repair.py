@@ -18,7 +18,7 @@ them), and known from then on.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from faust.types import TP
@@ -26,22 +26,23 @@ from faust.types import TP
 from .offset_coverage import OffsetCoverage
 from .versioned_store import VersionedTable
 
-__all__ = ["missing_records", "read_missing"]
+__all__ = ["Tables", "missing_records", "read_missing"]
 
 log = logging.getLogger(__name__)
 
 Ranges = dict[TP, list[tuple[int, int]]]
+#: the worker's tables by the name of their changelog topic
+Tables = Mapping[str, VersionedTable]
 
 
 def missing_records(
-    tables: Collection[VersionedTable], firsts: Mapping[TP, int | None], ends: Mapping[TP, int]
+    tables: Tables, firsts: Mapping[TP, int | None], ends: Mapping[TP, int]
 ) -> Ranges:
     """Per changelog partition of ``ends`` (the end recovery read to), the offset ranges from
     its first offset that its table did not apply."""
-    by_topic = {t.changelog_topic.get_topic_name(): t for t in tables}
     missing: Ranges = {}
     for tp, end in ends.items():
-        table = by_topic.get(tp.topic)
+        table = tables.get(tp.topic)
         if table is None:
             continue
         coverage = table.store.coverage.get(tp.partition) or OffsetCoverage()
@@ -52,7 +53,7 @@ def missing_records(
 
 
 async def read_missing(
-    tables: Collection[VersionedTable],
+    tables: Tables,
     missing: Ranges,
     read: Callable[[Ranges], Any],
     counted: Callable[[str, int], None],
@@ -67,9 +68,8 @@ async def read_missing(
         {str(tp): [f"{a}..{b - 1}" for a, b in spans] for tp, spans in missing.items()},
     )
     records, whole = await read(missing)
-    by_topic = {t.changelog_topic.get_topic_name(): t for t in tables}
     for tp, found in records.items():
-        table = by_topic[tp.topic]
+        table = tables[tp.topic]
         store = table.store
         store.apply((r.partition, r.offset, r.key, r.value, r.headers) for r in found)
         coverage = store.coverage.setdefault(tp.partition, OffsetCoverage())

@@ -79,13 +79,13 @@ def test_the_records_recovery_skipped_are_read_and_applied_before_adoption(
     store = table.store
     store.apply((0, i, k, v, [version_header(ver)]) for i, (k, v, ver) in enumerate(p0)
                 if not 100 <= i < 250)  # fmt: skip
-    missing = missing_records([table], {tp0: 0, tp1: 0}, {tp0: 300, tp1: 50})
+    missing = missing_records({topic: table}, {tp0: 0, tp1: 0}, {tp0: 300, tp1: 50})
     assert missing == {tp0: [(100, 250)], tp1: [(0, 50)]}
 
     counted: dict[str, int] = {}
     unread = asyncio.run(
         read_missing(
-            [table],
+            {topic: table},
             missing,
             lambda ranges: _read(broker.bootstrap, ranges),
             lambda name, n: counted.__setitem__(name, counted.get(name, 0) + n),
@@ -94,7 +94,7 @@ def test_the_records_recovery_skipped_are_read_and_applied_before_adoption(
     assert unread == {}
     assert counted == {"entities": 200}
     assert dict(store.data) == _applied([*p0, *p1])
-    assert missing_records([table], {tp0: 0, tp1: 0}, {tp0: 300, tp1: 50}) == {}
+    assert missing_records({topic: table}, {tp0: 0, tp1: 0}, {tp0: 300, tp1: 50}) == {}
 
 
 def test_a_range_that_cannot_be_read_is_not_taken_for_an_empty_one(
@@ -116,7 +116,7 @@ def test_a_range_that_cannot_be_read_is_not_taken_for_an_empty_one(
     asyncio.run(_write(broker.bootstrap, changelog, 0, _rows(50, 10)))
     claimed = TP(changelog, 0)  # an end beyond what the log holds
     unread = asyncio.run(
-        read_missing([table], {claimed: [(0, 60)]}, lambda r: _read(broker.bootstrap, r),
+        read_missing({changelog: table}, {claimed: [(0, 60)]}, lambda r: _read(broker.bootstrap, r),
                      lambda name, n: None)
     )  # fmt: skip
     assert unread == {claimed: [(0, 60)]}
