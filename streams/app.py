@@ -328,7 +328,11 @@ def create_worker(
                 await held.enter_async_context(lock)
             yield
 
+    #: rebalances begun so far (on_revoked): an adoption that waited across one is stale
+    revocations = [0]
+
     async def on_revoked(sender: Any, revoked: set[TP], **kwargs: Any) -> None:
+        revocations[0] += 1
         resume_at(app.consumer, {})
         guard.revoke()
         async with between_batches():
@@ -352,6 +356,7 @@ def create_worker(
         with the store half read, and the next, complete recovery sends it again. A stage
         writes every row to the store as it goes, so adopting the store again is always
         safe."""
+        revoked_before = revocations[0]
         actives = app.assignor.assigned_actives()
         mine = [tp for tp in actives if tp.topic == config.facts_topic or tp.topic in stages]
         changelogs = [tp for tp in actives if tp.topic in by_changelog]
@@ -362,6 +367,14 @@ def create_worker(
         ends = recovered_ends(app, changelogs)
         began = time.monotonic()
         async with between_batches():
+            if revocations[0] != revoked_before:
+                # The next rebalance began while this one's completion waited (a recovery
+                # cut short ends with this signal too, and its revocation may run first):
+                # adopting its partitions now would keep partitions that are another
+                # worker's, and export their agencies twice (seen in a chaos run). The
+                # next completion adopts what is ours then.
+                log.info("a rebalance began meanwhile: adoption left to its completion")
+                return
             unread = await read_missing(
                 by_changelog,
                 missing_records(by_changelog, firsts, ends),
