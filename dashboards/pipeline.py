@@ -217,7 +217,9 @@ def build() -> builders.Dashboard:
                 "Over the past hour. Skipped offsets and inconsistent facts stay at zero "
                 "unless events were lost (each pages: runbooks of CitypulseOffsetsSkipped and "
                 "CitypulseFactsInconsistent). Re-read changelog records are a table recovery "
-                "that skipped records, repaired by the worker before it served: nothing to do.",
+                "that skipped records, repaired by the worker before it served; group takeovers "
+                "are a consumer group the embedded broker left without a leader, formed again by "
+                "a worker: nothing to do.",
                 [
                     (
                         f"sum by (topic) (increase(citypulse_offsets_skipped_total[{HOUR}]))",
@@ -231,6 +233,10 @@ def build() -> builders.Dashboard:
                         "sum by (table) "
                         f"(increase(citypulse_changelog_records_reread_total[{HOUR}]))",
                         "re-read {{table}}",
+                    ),
+                    (
+                        f"sum(increase(citypulse_group_takeovers_total[{HOUR}]))",
+                        "group takeovers",
                     ),
                 ],
                 (0, 28, 24, 8),

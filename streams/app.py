@@ -136,6 +136,7 @@ def create_worker(
         options["broker_credentials"] = config.credentials
     options.update(config.faust_options)
     app = App(config.app_id, broker=config.brokers, **options)
+    app.on_group_takeover = metrics.takeovers.inc
 
     raw: dict[str, Any] = {
         "key_type": bytes,

@@ -243,6 +243,7 @@ class PipelineMetrics(NamedTuple):
     facts_inconsistent: Counter
     skipped: Counter
     reread: Counter
+    takeovers: Counter
     stream_time: Gauge
     lag: Histogram
 
@@ -307,6 +308,13 @@ def pipeline_metrics(registry: CollectorRegistry, topics: Iterable[str] = ()) ->
             "Changelog records that table recovery skipped and the worker read before adopting "
             "the state (a fault of Faust's recovery, repaired).",
             ["table"],
+            registry=registry,
+        ),
+        takeovers=Counter(
+            "citypulse_group_takeovers",
+            "Times this worker took over the member id of a group leader that had left while "
+            "the group was forming, which the embedded broker never replaces (a fault of its "
+            "group coordinator, worked around).",
             registry=registry,
         ),
         stream_time=Gauge(
