@@ -7,6 +7,7 @@ the agency at the top.
 from __future__ import annotations
 
 from grafana_foundation_sdk.builders import dashboard as builders
+from grafana_foundation_sdk.builders import timeseries
 
 from .panels import (
     GREEN,
@@ -108,30 +109,24 @@ def build() -> builders.Dashboard:
             tile(title, meaning, (expr, title), (3 * i, 4, 3, 4), unit="none", decimals=0,
                  thresholds=colours)
         )  # fmt: skip
-    seconds = "citypulse_dossier_processing_seconds"
-    delivery = "citypulse_document_delivery_seconds"
     return (
         board.with_panel(
-            trend(
+            _percentiles(
                 "Processing time percentiles",
                 "Time from submission to resolution of the dossiers resolved in the hour "
                 "before each point (from the histogram, so values are bucket estimates). A "
                 "rising p90 announces on-time resolution falling a few days later.",
-                [(quantile(q, seconds, A), f"p{round(q * 100)}") for q in (0.5, 0.9, 0.99)],
+                "citypulse_dossier_processing_seconds",
                 (0, 8, 12, 9),
-                unit="s",
-                minimum=0,
             )
         )
         .with_panel(
-            trend(
+            _percentiles(
                 "Document delivery time percentiles",
                 "Time from sending to receipt of the agency's documents received in the hour "
                 "before each point. Paper documents take days; electronic ones minutes.",
-                [(quantile(q, delivery, A), f"p{round(q * 100)}") for q in (0.5, 0.9, 0.99)],
+                "citypulse_document_delivery_seconds",
                 (12, 8, 12, 9),
-                unit="s",
-                minimum=0,
             )
         )
         .with_panel(
@@ -214,3 +209,11 @@ def build() -> builders.Dashboard:
             )
         )
     )
+
+
+def _percentiles(
+    title: str, description: str, histogram: str, at: tuple[int, int, int, int]
+) -> timeseries.Panel:
+    """p50, p90 and p99 of one of the agency's duration histograms."""
+    queries = [(quantile(q, histogram, A), f"p{round(q * 100)}") for q in (0.5, 0.9, 0.99)]
+    return trend(title, description, queries, at, unit="s", minimum=0)

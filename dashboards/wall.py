@@ -166,49 +166,45 @@ def build() -> builders.Dashboard:
         "The digital-government index is a 0-1 weighted mean of the agency's rates of today "
         "(weights in the reference data, see the README)."
     )
-    board = (
-        board.with_panel(
+    rankings = (
+        ("Leading", "The ten highest today.", f"sort_desc(topk(10, {dgi}))"),
+        (
+            "Lagging",
+            "The ten lowest today: these are the agencies to call first.",
+            f"sort(bottomk(10, {dgi}))",
+        ),
+    )
+    for i, (which, meaning, query) in enumerate(rankings):
+        board = board.with_panel(
             bars(
-                "Leading agencies · digital-government index",
-                f"{index_note} The ten highest today.",
-                (f"sort_desc(topk(10, {dgi}))", "{{agency}}"),
-                (0, 15, 6, 12),
+                f"{which} agencies · digital-government index",
+                f"{index_note} {meaning}",
+                (query, "{{agency}}"),
+                (6 * i, 15, 6, 12),
                 thresholds=steps(RED, (0.7, ORANGE), (0.9, GREEN)),
                 maximum=1,
             )
         )
-        .with_panel(
-            bars(
-                "Lagging agencies · digital-government index",
-                f"{index_note} The ten lowest today: these are the agencies to call first.",
-                (f"sort(bottomk(10, {dgi}))", "{{agency}}"),
-                (6, 15, 6, 12),
-                thresholds=steps(RED, (0.7, ORANGE), (0.9, GREEN)),
-                maximum=1,
-            )
+    board = board.with_panel(
+        bars(
+            "Overdue dossiers by agency",
+            "Open accepted dossiers past their due date, the ten agencies with most. "
+            "Any bar above zero is paged (CitypulseDossiersOverdue after 15 min).",
+            (f"sort_desc(topk(10, citypulse_dossiers_overdue{{{P}}}))", "{{agency}}"),
+            (12, 15, 6, 12),
+            unit="none",
+            thresholds=steps(GREEN, (1, RED)),
         )
-        .with_panel(
-            bars(
-                "Overdue dossiers by agency",
-                "Open accepted dossiers past their due date, the ten agencies with most. "
-                "Any bar above zero is paged (CitypulseDossiersOverdue after 15 min).",
-                (f"sort_desc(topk(10, citypulse_dossiers_overdue{{{P}}}))", "{{agency}}"),
-                (12, 15, 6, 12),
-                unit="none",
-                thresholds=steps(GREEN, (1, RED)),
-            )
-        )
-        .with_panel(
-            bars(
-                "Undelivered documents by agency",
-                "Documents sent by the agency and not received within the delivery threshold "
-                "(default one day), the ten agencies with most. Orange: check the receiving "
-                "side's document system (runbook of CitypulseDocumentsUndelivered).",
-                (f"sort_desc(topk(10, citypulse_documents_undelivered{{{P}}}))", "{{agency}}"),
-                (18, 15, 6, 12),
-                unit="none",
-                thresholds=steps(GREEN, (1, ORANGE)),
-            )
+    ).with_panel(
+        bars(
+            "Undelivered documents by agency",
+            "Documents sent by the agency and not received within the delivery threshold "
+            "(default one day), the ten agencies with most. Orange: check the receiving "
+            "side's document system (runbook of CitypulseDocumentsUndelivered).",
+            (f"sort_desc(topk(10, citypulse_documents_undelivered{{{P}}}))", "{{agency}}"),
+            (18, 15, 6, 12),
+            unit="none",
+            thresholds=steps(GREEN, (1, ORANGE)),
         )
     )
     return board
