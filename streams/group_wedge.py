@@ -10,8 +10,10 @@ from the named leader forms the group, and the coordinator accepts a JoinGroup t
 the departed leader's member id. So a member that has been answered with the same generation
 and the same other leader for longer than a live leader could keep it (a leader that stops
 heartbeating is expelled after the session timeout) joins once more under the departed
-leader's id: it is then the leader, assigns the partitions, and the group forms. Its own
-former id is expelled after a session timeout, which starts one more, ordinary, rebalance.
+leader's id, provided the coordinator does not list that leader among the group's members (a
+leader that is only paused is still one, and would come back with its id). It is then the
+leader, assigns the partitions, and the group forms. Its own former id is expelled after a
+session timeout, which starts one more, ordinary, rebalance.
 
 Exactly one member may take an id over (two consumers with one member id would both consume
 that member's partitions), so the member first creates a topic named after the generation and
@@ -28,10 +30,16 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiokafka.protocol.admin import CreateTopicsRequest
+from aiokafka.protocol.admin import CreateTopicsRequest, DescribeGroupsRequest
 from aiokafka.protocol.group import JoinGroupRequest
 
-__all__ = ["DepartedLeaderWatch", "create_lock", "takeover_lock_topic", "watch_group"]
+__all__ = [
+    "DepartedLeaderWatch",
+    "create_lock",
+    "departed",
+    "takeover_lock_topic",
+    "watch_group",
+]
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +77,23 @@ def takeover_lock_topic(group: str, generation: int, leader: str) -> str:
     return f"{group}-__takeover-g{generation}-{leader}"
 
 
+async def departed(
+    send: Callable[..., Awaitable[Any]], node_id: Any, group: str, leader: str
+) -> bool:
+    """True if the coordinator does not count ``leader`` among the group's members.
+
+    A leader that is only silent (a paused process) is still a member until its session
+    expires, and would come back with its id: it is never taken over."""
+    try:
+        response = await send(node_id, DescribeGroupsRequest([group]))
+        (described,) = response.groups
+    except Exception:
+        log.warning("could not describe group %s", group, exc_info=True)
+        return False
+    error, members = described[0], described[-1]
+    return bool(error == 0 and all(member[0] != leader for member in members))
+
+
 async def create_lock(send: Callable[..., Awaitable[Any]], node_id: Any, topic: str) -> bool:
     """True if this member created the lock topic, false if another one did (or it failed)."""
     request = CreateTopicsRequest([(topic, 1, 1, [], [])], 10_000, False)
@@ -100,6 +125,8 @@ def watch_group(
             return response
         generation, leader = response.generation_id, response.leader_id
         if not watch.answered(generation, leader, response.member_id, time.monotonic()):
+            return response
+        if not await departed(send, node_id, request._group, leader):
             return response
         lock = takeover_lock_topic(request._group, generation, leader)
         if not await create_lock(send, node_id, lock):

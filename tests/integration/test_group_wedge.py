@@ -11,7 +11,12 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.client import AIOKafkaClient
 
 from citypulse.broker import EmbeddedBroker
-from citypulse.streams.group_wedge import DepartedLeaderWatch, create_lock, watch_group
+from citypulse.streams.group_wedge import (
+    DepartedLeaderWatch,
+    create_lock,
+    departed,
+    watch_group,
+)
 from citypulse.topic_admin import ensure_topics
 from tests.support.group import leave_while_leading
 
@@ -85,3 +90,28 @@ def test_only_one_member_takes_a_departed_leader_over(
                 await client.close()
 
     assert sorted(asyncio.run(race())) == [False, False, True]
+
+
+def test_a_member_of_the_group_is_never_taken_for_departed(
+    broker: EmbeddedBroker, topic_prefix: str
+) -> None:
+    """A paused leader stays a member until its session expires, and would come back with its
+    id: only a leader the coordinator no longer lists is taken over."""
+    topic, group = f"{topic_prefix}members", f"{topic_prefix}members-group"
+    ensure_topics([broker.bootstrap], [topic], PARTITIONS)
+
+    async def verdicts() -> tuple[bool, bool]:
+        consumer = AIOKafkaConsumer(topic, bootstrap_servers=broker.bootstrap, group_id=group)
+        await consumer.start()  # returns with partitions: a member
+        try:
+            client = consumer._client
+            node = consumer._coordinator.coordinator_id
+            member = consumer._coordinator.member_id
+            return (
+                await departed(client.send, node, group, member),
+                await departed(client.send, node, group, "someone-who-left"),
+            )
+        finally:
+            await asyncio.wait([asyncio.ensure_future(consumer.stop())])
+
+    assert asyncio.run(verdicts()) == (False, True)
