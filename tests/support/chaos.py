@@ -77,6 +77,8 @@ class ChaosResult:
     problems: list[str] = field(default_factory=list)
     logs: Path | None = None
     duration: float = 0.0
+    #: the workers' repairs of broker and Faust faults, from their logs (:func:`repairs`)
+    repaired: dict[str, int] = field(default_factory=dict)
 
     def verdict(self) -> str:
         c = self.config
@@ -85,11 +87,12 @@ class ChaosResult:
             f"seed={c.seed} workers={c.workers} events={c.events} kills={counts['kill']} "
             f"freezes={counts['freeze']} terms={counts['term']} run={self.duration:.0f}s"
         )
+        done = ", ".join(f"{repair}: {n}" for repair, n in self.repaired.items() if n)
         if self.exact:
             return (
                 f"EXACT {what}: {self.series} KPI series equal the oracle "
                 f"{self.settled_after:.1f}s after the last fault"
-            )
+            ) + (f" (repairs: {done})" if done else "")
         first = self.problems[0] if self.problems else "?"
         return f"WRONG {what}: {first} (logs and seed kept in {self.logs})"
 
@@ -250,6 +253,7 @@ def run_chaos(
         expected = expected_kpis(records)
         result.series = len(expected)
         _settle(slots, expected, last_fault, config.settle_timeout, result)
+        result.repaired = repairs(logs)
         if not result.exact:
             dump_topics(broker.bootstrap, setup.env["CITYPULSE_APP_ID"].removesuffix("app"),
                         logs / "topics.jsonl.gz")  # fmt: skip
@@ -257,6 +261,19 @@ def run_chaos(
         slots.stop_all()
         result.duration = time.monotonic() - began
     return result
+
+
+#: what a worker logs when it repairs a fault of the broker or of Faust, by repair
+REPAIR_LOG_LINES = {
+    "group takeovers": "taking its member id over",
+    "recoveries completed from the changelog": "table recovery skipped changelog records",
+}
+
+
+def repairs(logs: Path) -> dict[str, int]:
+    """How often the run's workers logged each repair (REPAIR_LOG_LINES)."""
+    text = "".join(p.read_text(errors="replace") for p in sorted(logs.glob("worker-*.log")))
+    return {what: text.count(line) for what, line in REPAIR_LOG_LINES.items()}
 
 
 def dump_topics(bootstrap: str, prefix: str, path: Path) -> int:
