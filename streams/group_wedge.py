@@ -27,7 +27,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from aiokafka.protocol.admin import CreateTopicsRequest, DescribeGroupsRequest
@@ -53,7 +53,8 @@ class DepartedLeaderWatch:
 
     #: how long one generation may keep the same other leader before it is taken as departed
     bound: float
-    _first_answer: dict[tuple[int, str], float] = field(default_factory=dict)
+    #: the (generation, leader) the latest answers named, and when it was first named
+    _since: tuple[tuple[int, str], float] | None = None
 
     @classmethod
     def for_session(cls, session_timeout: float) -> DepartedLeaderWatch:
@@ -64,13 +65,12 @@ class DepartedLeaderWatch:
     def answered(self, generation: int, leader: str, member: str, now: float) -> bool:
         """A successful JoinGroup answer; true if its leader is to be taken over now."""
         if not leader or leader == member:
-            self._first_answer.clear()
+            self._since = None
             return False
         key = (generation, leader)
-        first = self._first_answer.setdefault(key, now)
-        for stale in [k for k in self._first_answer if k != key]:
-            del self._first_answer[stale]
-        return now - first >= self.bound
+        if self._since is None or self._since[0] != key:
+            self._since = (key, now)
+        return now - self._since[1] >= self.bound
 
 
 def takeover_lock_topic(group: str, generation: int, leader: str) -> str:
