@@ -13,8 +13,7 @@ from rich.text import Text
 
 from citypulse.schemas import Reference
 from citypulse.streams.kpi import KpiReport, PipelineStats
-from citypulse.streams.kpi.agency import TODAY_COUNTERS
-from citypulse.streams.kpi.report import index, today_ratios
+from citypulse.streams.kpi.ratios import TODAY_ITEMS, index, today_ratios
 
 __all__ = ["Health", "TableRow", "kpi_table", "kpi_view", "rows_from_samples"]
 
@@ -52,7 +51,7 @@ class TableRow:
 
     @property
     def rates(self) -> dict[str, float | None]:
-        return today_ratios({k: int(self.today.get(k, 0)) for k in TODAY_COUNTERS})
+        return today_ratios({c.item: int(self.today.get(c.item, 0)) for c in TODAY_ITEMS})
 
 
 @dataclass(frozen=True)
@@ -117,7 +116,7 @@ def kpi_table(
     weights = list(weights)
     for province in provinces:
         rows = [r for (p, _), r in agencies.items() if p == province]
-        today = {k: sum(r.today.get(k, 0) for r in rows) for k in TODAY_COUNTERS}
+        today = {c.item: sum(r.today.get(c.item, 0) for r in rows) for c in TODAY_ITEMS}
         total = TableRow(
             today,
             sum(r.open for r in rows),

@@ -11,6 +11,7 @@ from grafana_foundation_sdk.builders import timeseries
 
 from .panels import (
     GREEN,
+    KPI_TITLES,
     ORANGE,
     RED,
     dashboard,
@@ -30,25 +31,26 @@ UID = "citypulse-agency"
 A = 'province="$province", agency="$agency"'
 
 RATES = (
-    ("online_submission", "Online submission", "Share of today's dossiers submitted online."),
-    ("full_process", "Full-process online",
+    ("online_submission",
+     "Share of today's dossiers submitted online."),
+    ("full_process",
      "Share of today's dossiers whose procedure runs online end to end."),
-    ("on_time_resolution", "On-time resolution",
+    ("on_time_resolution",
      "Share of today's resolutions made by their due date. Red or orange: look at "
      "'Backlog and overdue' and the processing times below; runbook of "
      "CitypulseOnTimeResolutionLow."),
-    ("electronic_document", "Electronic documents",
+    ("electronic_document",
      "Share of documents sent today in electronic form. Orange: see the document mix below; "
      "runbook of CitypulseElectronicDocumentLow."),
-    ("digital_signature", "Digital signatures",
+    ("digital_signature",
      "Share of today's electronic documents digitally signed. Orange: runbook of "
      "CitypulseDigitalSignatureLow."),
-    ("satisfaction", "Satisfaction",
+    ("satisfaction",
      "Share of today's ratings with a score of 4 or 5. Orange: runbook of "
      "CitypulseSatisfactionLow."),
-    ("online_result", "Online results",
+    ("online_result",
      "Share of today's results returned online or by post rather than at the counter."),
-    ("digital_government_index", "Digital-government index",
+    ("digital_government_index",
      "The agency's 0-1 weighted mean of its rates of today, used to rank agencies on the "
      "wall."),
 )  # fmt: skip
@@ -94,7 +96,8 @@ def build() -> builders.Dashboard:
             )
         )
     )
-    for i, (kpi, title, meaning) in enumerate(RATES):
+    for i, (kpi, meaning) in enumerate(RATES):
+        title = KPI_TITLES[kpi]
         board = board.with_panel(
             tile(
                 title,

@@ -23,6 +23,8 @@ from typing import Any
 
 import yaml
 
+from citypulse.streams.kpi.ratios import RATIOS
+
 __all__ = [
     "BURN_RATES",
     "OBJECTIVES",
@@ -300,14 +302,8 @@ def _pipeline_alert(
 
 
 #: province ratios of today, recomputed from summed counts (a ratio is never averaged)
-PROVINCE_RATIOS: tuple[tuple[str, str, str], ...] = (
-    ("online_submission", "received_online", "received"),
-    ("full_process", "received_full_process", "received"),
-    ("on_time_resolution", "resolved_on_time", "resolved"),
-    ("online_result", "results_online", "results_returned"),
-    ("satisfaction", "ratings_satisfied", "ratings"),
-    ("electronic_document", "documents_electronic", "documents_sent"),
-    ("digital_signature", "documents_signed", "documents_electronic"),
+PROVINCE_RATIOS: tuple[tuple[str, str, str], ...] = tuple(
+    (r.kpi, r.numerator.item, r.denominator.item) for r in RATIOS
 )
 
 

@@ -25,10 +25,19 @@ from grafana_foundation_sdk.models import common
 from grafana_foundation_sdk.models import dashboard as model
 from grafana_foundation_sdk.models import piechart as pie_model
 
+from citypulse.streams.kpi.ratios import RATIOS
+
 from .alerts import THRESHOLDS, KpiThreshold
+
+#: the titles of the ``citypulse_kpi_ratio`` series: each rate's (ratios.py), and the index
+KPI_TITLES: dict[str, str] = {
+    **{r.kpi: r.title for r in RATIOS},
+    "digital_government_index": "Digital-government index",
+}
 
 __all__ = [
     "DATASOURCE",
+    "KPI_TITLES",
     "PROMETHEUS_UID",
     "Query",
     "bars",

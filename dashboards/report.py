@@ -13,6 +13,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
+from citypulse.streams.kpi.ratios import RATIOS
+
 from .alerts import THRESHOLDS
 
 __all__ = ["KPIS", "AgencyLine", "Period", "Report", "write"]
@@ -20,15 +22,7 @@ __all__ = ["KPIS", "AgencyLine", "Period", "Report", "write"]
 Period = Literal["day", "week"]
 
 #: the province's rates of today, in the order of the wall's tiles: (kpi, English, Vietnamese)
-KPIS: tuple[tuple[str, str, str], ...] = (
-    ("online_submission", "Online submission", "Nộp trực tuyến"),
-    ("full_process", "Full-process online", "Trực tuyến toàn trình"),
-    ("on_time_resolution", "On-time resolution", "Giải quyết đúng hạn"),
-    ("online_result", "Results returned online", "Trả kết quả trực tuyến"),
-    ("electronic_document", "Electronic documents", "Văn bản điện tử"),
-    ("digital_signature", "Digital signatures", "Ký số"),
-    ("satisfaction", "Satisfaction", "Hài lòng"),
-)
+KPIS: tuple[tuple[str, str, str], ...] = tuple((r.kpi, r.title, r.title_vi) for r in RATIOS)
 #: the trends charted over the period
 TRENDS = ("online_submission", "on_time_resolution", "electronic_document")
 

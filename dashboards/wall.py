@@ -11,6 +11,7 @@ from grafana_foundation_sdk.builders import dashboard as builders
 
 from .panels import (
     GREEN,
+    KPI_TITLES,
     ORANGE,
     RED,
     bars,
@@ -28,22 +29,22 @@ __all__ = ["UID", "build"]
 UID = "citypulse-wall"
 P = 'province="$province"'
 
-#: (kpi, tile title, what it means); dossiers received and overdue are counts, in between
+#: (kpi, what it means), titles from KPI_TITLES; the counts (received, overdue) go in between
 RATE_TILES = (
-    ("online_submission", "Online submission",
+    ("online_submission",
      "Share of today's dossiers submitted online (vs. one-stop counter or post)."),
-    ("full_process", "Full-process online",
+    ("full_process",
      "Share of today's dossiers whose procedure runs online end to end."),
-    ("on_time_resolution", "On-time resolution",
+    ("on_time_resolution",
      "Share of today's resolutions made by their due date; dossiers never accepted count as "
      "late."),
 )  # fmt: skip
 DOC_TILES = (
-    ("electronic_document", "Electronic documents",
+    ("electronic_document",
      "Share of documents sent today between agencies in electronic form."),
-    ("digital_signature", "Digital signatures",
+    ("digital_signature",
      "Share of today's electronic documents that carry a digital signature."),
-    ("satisfaction", "Satisfaction",
+    ("satisfaction",
      "Share of today's citizen ratings with a score of 4 or 5."),
 )  # fmt: skip
 
@@ -60,7 +61,8 @@ RED_ACTION = {
 NEUTRAL = "Blue: informative, nobody is paged on it."
 
 
-def _rate_tile(kpi: str, title: str, meaning: str, x: int) -> object:
+def _rate_tile(kpi: str, meaning: str, x: int) -> object:
+    title = KPI_TITLES[kpi]
     description = f"{meaning} {RED_ACTION.get(kpi, NEUTRAL)}"
     return tile(
         title,
@@ -87,8 +89,7 @@ def build() -> builders.Dashboard:
             unit="none",
             decimals=0,
         ),
-        *(_rate_tile(kpi, title, meaning, 3 + 3 * i) for i, (kpi, title, meaning) in
-          enumerate(RATE_TILES)),
+        *(_rate_tile(kpi, meaning, 3 + 3 * i) for i, (kpi, meaning) in enumerate(RATE_TILES)),
         tile(
             "Overdue backlog",
             "Open accepted dossiers past their due date, now (stream time). Red from the "
@@ -100,8 +101,7 @@ def build() -> builders.Dashboard:
             decimals=0,
             thresholds=steps(GREEN, (1, RED)),
         ),
-        *(_rate_tile(kpi, title, meaning, 15 + 3 * i) for i, (kpi, title, meaning) in
-          enumerate(DOC_TILES)),
+        *(_rate_tile(kpi, meaning, 15 + 3 * i) for i, (kpi, meaning) in enumerate(DOC_TILES)),
     ]  # fmt: skip
     for panel in tiles:
         board = board.with_panel(panel)  # type: ignore[arg-type]

@@ -19,8 +19,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, MutableMapping
 
-from citypulse.streams.kpi import AgencyBook, KpiConfig, KpiReport, build_report
+from citypulse.streams.kpi import AgencyBook, KpiConfig, KpiReport, build_report, decode_fact
 from citypulse.streams.kpi.clock import LocalDays
+from citypulse.streams.kpi.facts import parse_agency_name
 
 from .codec import WATERMARK_PREFIX, AgencyRow, dumps, loads, write_record
 from .metrics import PipelineMetrics
@@ -177,15 +178,13 @@ class AgencyStage:
         name = key.decode()
         row = self.rows.get(name)
         if row is None:
-            province, agency = name.split("/", 1)
-            row = self.rows[name] = AgencyRow(partition, self.book.get((province, agency)))
+            row = self.rows[name] = AgencyRow(partition, self.book.get(parse_agency_name(name)))
         for source, source_offset, facts in message["items"]:
             if source_offset <= row.marks.get(source, -1):
                 continue  # applied before (a redelivery upstream)
-            self.book.source = source
             self._applying = (partition, offset, name, source, source_offset)
             for fact in facts:
-                self.book.apply_fact(fact)
+                self.book.apply(decode_fact(fact), source)
             row.marks[source] = source_offset
         self._dirty[name] = offset
 

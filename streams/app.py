@@ -26,7 +26,7 @@ from faust.types import TP
 from prometheus_client import CollectorRegistry
 
 from citypulse.schemas import DOCUMENT_TOPIC, DOSSIER_TOPIC
-from citypulse.streams.kpi import KpiConfig, KpiReport
+from citypulse.streams.kpi import DOCUMENTS, DOSSIERS, KpiConfig, KpiReport, LabelGuard
 
 from .agency_stage import AgencyStage
 from .batches import RecordBatches
@@ -185,20 +185,19 @@ def create_worker(
     )
     stages: dict[str, EntityStage] = {}
     stage_out: dict[str, RecordBatches] = {}
-    for name, contract in (
-        (config.dossier_topic, DOSSIER_TOPIC),
-        (config.document_topic, DOCUMENT_TOPIC),
-    ):
-        t = table(f"entities-{contract.split('.')[1].removesuffix('-events')}")
+    labels = LabelGuard(kpi.known_agencies, kpi.max_agencies)  # one bound per worker
+    for name, flow in ((config.dossier_topic, DOSSIERS), (config.document_topic, DOCUMENTS)):
+        t = table(f"entities-{flow.name}")
         tables.append(t)
         stage_out[name] = RecordBatches(producer)
         stages[name] = EntityStage(
             name,
-            contract,
+            flow.topic.name,
             kpi,
             t.data,
             outputs(stage_out[name], t.changelog_topic.get_topic_name()),
             metrics,
+            labels,
         )
 
     by_changelog = {t.changelog_topic.get_topic_name(): t for t in tables}

@@ -8,9 +8,11 @@
 - watermark row (``agencies``, key ``~wm/<p>``): ``{"p": facts partition, "wm": {source:
   stream time}, "o": last facts offset handled}``;
 - checkpoint row (``entities-<flow>``, key ``~cp/<p>``): ``{"p": input partition, "cp":
-  [last input offset fully handled, stream time after it]}``;
+  [last input offset fully handled, stream time after it], "a": [[province, agency], ...]}``
+  with ``a`` the unknown agency pairs the worker's label bound had admitted;
 - facts message (``citypulse.agency-facts``, keyed by ``province/agency``):
   ``{"items": [[source, offset, [fact, ...]], ...]}``; watermark message: ``{"wm": {...}}``.
+  A fact is written and read by the pure core's fact codec (``kpi/facts.py``).
 
 A *source* is ``<input topic>:<partition>``: one stream, with its own stream time.
 
@@ -28,13 +30,17 @@ from typing import Any
 
 import pydantic_core
 
-from citypulse.streams.kpi import AgencyAggregate, DocumentRecord, DossierRecord, Fact
+from citypulse.streams.kpi import AgencyAggregate, AgencyKey, DocumentRecord, DossierRecord
 
 __all__ = [
+    "CHECKPOINT_PREFIX",
     "VERSION_HEADER",
+    "WATERMARK_PREFIX",
     "AgencyRow",
+    "Checkpoint",
     "EntityRow",
     "dumps",
+    "facts_message",
     "loads",
     "recover_record",
     "source_name",
@@ -113,16 +119,36 @@ def source_name(topic: str, partition: int) -> str:
 class EntityRow:
     partition: int
     record: DossierRecord | DocumentRecord
-    facts: dict[str, list[Any]] = field(default_factory=dict)  # event_id -> [offset, facts]
+    #: event_id -> [source offset, its facts as encoded (kpi/facts.py)]
+    facts: dict[str, list[Any]] = field(default_factory=dict)
 
     def encode(self) -> bytes:
         return dumps({"p": self.partition, "r": self.record.to_dict(), "f": self.facts})
 
     @classmethod
-    def decode(cls, raw: bytes, dossier: bool) -> EntityRow:
+    def decode(cls, raw: bytes, record: type[DossierRecord | DocumentRecord]) -> EntityRow:
         data = loads(raw)
-        kind = DossierRecord if dossier else DocumentRecord
-        return cls(data["p"], kind.from_dict(data["r"]), data["f"])
+        return cls(data["p"], record.from_dict(data["r"]), data["f"])
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    partition: int
+    offset: int  # the last input offset fully handled
+    stream_time: float | None  # after it
+    unknown: list[AgencyKey]  # the unknown agency pairs admitted
+
+    def encode(self) -> bytes:
+        cp = [self.offset, self.stream_time]
+        return dumps({"p": self.partition, "cp": cp, "a": self.unknown})
+
+    @classmethod
+    def decode(cls, raw: bytes | None, partition: int) -> Checkpoint:
+        if raw is None:
+            return cls(partition, -1, None, [])
+        data = loads(raw)
+        offset, stream_time = data["cp"]
+        return cls(data["p"], offset, stream_time, [(p, a) for p, a in data.get("a", [])])
 
 
 @dataclass(slots=True)
@@ -140,5 +166,6 @@ class AgencyRow:
         return cls(data["p"], AgencyAggregate.from_dict(data["agg"]), data["m"])
 
 
-def facts_message(items: list[tuple[str, int, list[Fact]]]) -> bytes:
+def facts_message(items: list[tuple[str, int, list[Any]]]) -> bytes:
+    """``items``: (source, source offset, encoded facts)."""
     return dumps({"items": items})

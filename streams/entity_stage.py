@@ -35,29 +35,35 @@ from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from citypulse.schemas import DecodeError, decode
-from citypulse.schemas.document import DocumentEventBase
+from citypulse.schemas import DecodeError
 from citypulse.schemas.privacy import scrub
 from citypulse.streams.kpi import (
     APPLIED,
-    DocumentRecord,
-    DossierRecord,
+    DUPLICATE,
+    LATE,
     Fact,
-    FactRecorder,
     KpiConfig,
     KpiEngine,
+    LabelGuard,
+    Outcome,
+    Tally,
+    decode_fact,
+    encode_fact,
+    flow_of_topic,
+    read,
 )
+from citypulse.streams.kpi.facts import agency_name
 
 from .codec import (
     CHECKPOINT_PREFIX,
+    Checkpoint,
     EntityRow,
     dumps,
     facts_message,
-    loads,
     source_name,
     write_record,
 )
-from .metrics import PipelineMetrics
+from .metrics import PipelineMetrics, TopicTally
 from .protocol import Phases
 
 __all__ = ["EntityStage", "InputMessage", "Outputs"]
@@ -82,10 +88,14 @@ class Outputs(NamedTuple):
     dead_letter: Callable[[bytes | None, bytes, list[tuple[str, bytes]]], None]
 
 
+#: the facts of one event, each with the agency it goes to: (agency name, encoded fact)
+_Routed = list[tuple[str, list[Any]]]
+
+
 @dataclass
 class _Partition:
     engine: KpiEngine
-    recorder: FactRecorder
+    facts: list[Fact]  # emitted by the engine, not yet routed
     rows: dict[str, EntityRow]
     released: set[str] = field(default_factory=set)
     #: last input offset whose batch is fully delivered (its checkpoint is written)
@@ -97,6 +107,19 @@ class _Partition:
     first: int | None = None
 
 
+class _Uncounted:
+    """The tally of a stage without metrics (tests)."""
+
+    def event(self, event_type: str) -> None:
+        pass
+
+    def invalid(self, reason: str) -> None:
+        pass
+
+    def refused(self, outcome: Outcome) -> None:
+        pass
+
+
 class EntityStage:
     def __init__(
         self,
@@ -106,17 +129,20 @@ class EntityStage:
         store: MutableMapping[bytes, bytes],
         outputs: Outputs,
         metrics: PipelineMetrics | None = None,
+        labels: LabelGuard | None = None,
     ) -> None:
         """``topic``: the input topic's name; ``contract_topic``: which contract topic it carries
-        (names may be changed by settings); ``store``: the table's data (recovered rows)."""
+        (names may be changed by settings); ``store``: the table's data (recovered rows);
+        ``labels``: the worker's label bound, shared by its stages."""
         self.topic = topic
         self.contract_topic = contract_topic
-        self.dossier = contract_topic.startswith("citypulse.dossier")
+        self.flow = flow_of_topic(contract_topic)
         self.config = config
+        self.labels = labels or LabelGuard(config.known_agencies, config.max_agencies)
         self.store = store
         self.out = outputs
         self.metrics = metrics
-        self._counted: dict[str, Any] = {}  # event type -> its events_total child (per event)
+        self.tally: Tally = _Uncounted() if metrics is None else TopicTally(metrics, topic)
         self._lag = None if metrics is None else metrics.lag.labels(topic)
         self.partitions: dict[int, _Partition] = {}
         #: entities released by the current batch (partition, id, version): deleted in phase 2
@@ -145,7 +171,7 @@ class EntityStage:
         for key, raw in list(self.store.items()):
             if key.startswith(CHECKPOINT_PREFIX):
                 continue
-            row = EntityRow.decode(raw, self.dossier)
+            row = EntityRow.decode(raw, self.flow.record)
             if row.partition in rows:
                 rows[row.partition][key.decode()] = row
         for partition, first in firsts.items():
@@ -155,15 +181,15 @@ class EntityStage:
 
     def _rebuild(self, partition: int, rows: dict[str, EntityRow]) -> _Partition:
         """A partition's engine from the rows the table recovered for it."""
-        checkpoint = self.store.get(CHECKPOINT_PREFIX + str(partition).encode())
-        offset, stream_time = (-1, None) if checkpoint is None else loads(checkpoint)["cp"]
-        recorder = FactRecorder()
-        part = _Partition(KpiEngine(self.config, sink=recorder), recorder, rows, set(), offset)
-        part.engine.on_release = part.released.add
+        raw = self.store.get(CHECKPOINT_PREFIX + str(partition).encode())
+        checkpoint = Checkpoint.decode(raw, partition)
+        self.labels.restore(checkpoint.unknown)
+        facts: list[Fact] = []
+        engine = KpiEngine(self.config, emit=facts.append, labels=self.labels)
+        part = _Partition(engine, facts, rows, set(), checkpoint.offset)
+        engine.on_release = part.released.add
         records = {k: r.record for k, r in rows.items()}
-        dossiers = {k: r for k, r in records.items() if isinstance(r, DossierRecord)}
-        documents = {k: r for k, r in records.items() if isinstance(r, DocumentRecord)}
-        part.engine.adopt(dossiers, documents, stream_time=stream_time)
+        engine.adopt(self.flow, records, stream_time=checkpoint.stream_time)
         return part
 
     def holds(self, partition: int) -> bool:
@@ -190,7 +216,7 @@ class EntityStage:
     def process(self, batch: Iterable[InputMessage]) -> None:
         """Phase 1: apply the batch; write the rows it changed, its facts and dead letters."""
         dirty: dict[int, dict[str, int]] = defaultdict(dict)  # entity id -> version
-        by_agency: dict[str, list[tuple[str, int, list[Fact]]]] = defaultdict(list)
+        by_agency: dict[str, list[tuple[str, int, list[Any]]]] = defaultdict(list)
         touched: set[int] = set()
         now = time.time()
         for message in batch:
@@ -251,7 +277,10 @@ class EntityStage:
         for partition, part in self.partitions.items():
             if part.processed > part.checkpoint:
                 part.checkpoint = part.processed
-                value = dumps({"p": partition, "cp": [part.checkpoint, part.engine.stream_time]})
+                checkpoint = Checkpoint(
+                    partition, part.checkpoint, part.engine.stream_time, self.labels.unknown()
+                )
+                value = checkpoint.encode()
                 key = CHECKPOINT_PREFIX + str(partition).encode()
                 self._write(partition, key, value, part.checkpoint)
 
@@ -265,47 +294,32 @@ class EntityStage:
         part: _Partition,
         now: float,
         dirty: dict[int, dict[str, int]],
-        by_agency: dict[str, list[tuple[str, int, list[Fact]]]],
+        by_agency: dict[str, list[tuple[str, int, list[Any]]]],
     ) -> None:
-        m = self.metrics
-        event = decode(self.contract_topic, message.value)
+        event = read(self.contract_topic, message.value, self.tally)
         if isinstance(event, DecodeError):
             self._reject(message, event.reason, event.detail)
-            if m is not None:
-                m.invalid.labels(self.topic, event.reason).inc()
             return
-        if m is not None:
-            counted = self._counted.get(event.event_type)
-            if counted is None:
-                counted = self._counted[event.event_type] = m.events.labels(
-                    self.topic, event.event_type
-                )
-            counted.inc()
-            assert self._lag is not None
+        if self._lag is not None:
             self._lag.observe(max(0.0, now - event.occurred_at.timestamp()))
-        entity_id = event.document_id if isinstance(event, DocumentEventBase) else event.dossier_id
+        entity_id = self.flow.entity_id(event)
         source = source_name(self.topic, message.partition)
         row = part.rows.get(entity_id)
         if row is not None and event.event_id in row.facts:
             # applied before: by a batch cut short (send its facts again, idempotent; stream
             # time moves as it did then), or an upstream repeat of an applied event
             part.engine.advance_to(event.occurred_at.timestamp())
-            offset, facts = row.facts[event.event_id]
-            self._route(source, offset, facts, by_agency)
-            if (
-                offset != message.offset and m is not None
-            ):  # a repeat from upstream, not a redelivery
-                m.duplicate.labels(self.topic).inc()
+            offset, encoded = row.facts[event.event_id]
+            routed = [(agency_name(decode_fact(f).key), f) for f in encoded]
+            self._route(source, offset, routed, by_agency)
+            if offset != message.offset:  # a repeat from upstream, not a redelivery
+                self.tally.refused(DUPLICATE)
             return
         outcome = part.engine.apply(event)
         if outcome == APPLIED:
-            facts = list(part.recorder.facts)
-            part.recorder.facts.clear()
-            record = (
-                part.engine.dossiers.get(entity_id)
-                if self.dossier
-                else part.engine.documents.get(entity_id)
-            )
+            routed = [(agency_name(f.key), encode_fact(f)) for f in part.facts]
+            part.facts.clear()
+            record = part.engine.tables[self.flow.name].get(entity_id)
             assert record is not None
             if row is None or row.record is not record:
                 # a new record, or one re-created after its release earlier in this batch:
@@ -318,34 +332,31 @@ class EntityStage:
                     else {e: f for e, f in row.facts.items() if f[0] > part.checkpoint}
                 )
                 row = part.rows[entity_id] = EntityRow(message.partition, record, carried)
-            row.facts[event.event_id] = [message.offset, facts]
+            row.facts[event.event_id] = [message.offset, [f for _, f in routed]]
             part.released.discard(entity_id)
             dirty[message.partition][entity_id] = message.offset
-            self._route(source, message.offset, facts, by_agency)
+            self._route(source, message.offset, routed, by_agency)
             return
-        if outcome == "duplicate":  # in the record but not in the facts (not expected)
-            if m is not None:
-                m.duplicate.labels(self.topic).inc()
+        self.tally.refused(outcome)
+        if outcome == DUPLICATE:  # in the record but not in the facts (not expected)
             return
         detail = (
             f"occurred_at {event.occurred_at.isoformat()} is older than stream time - lateness"
-            if outcome == "late"
+            if outcome == LATE
             else f"a second {event.event_type} for this entity (event_id {event.event_id})"
         )
         self._reject(message, outcome, detail)
-        if m is not None:
-            (m.late if outcome == "late" else m.conflict).labels(self.topic).inc()
 
     @staticmethod
     def _route(
         source: str,
         offset: int,
-        facts: list[Fact],
-        by_agency: dict[str, list[tuple[str, int, list[Fact]]]],
+        routed: _Routed,
+        by_agency: dict[str, list[tuple[str, int, list[Any]]]],
     ) -> None:
-        grouped: dict[str, list[Fact]] = defaultdict(list)
-        for fact in facts:
-            grouped["/".join(fact[1])].append(fact)
+        grouped: dict[str, list[list[Any]]] = defaultdict(list)
+        for agency, fact in routed:
+            grouped[agency].append(fact)
         for agency, agency_facts in grouped.items():
             by_agency[agency].append((source, offset, agency_facts))
 

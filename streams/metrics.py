@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterable, Iterator
-from typing import NamedTuple, get_args
+from typing import Any, NamedTuple, get_args
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import (
@@ -24,7 +24,7 @@ from prometheus_client.registry import Collector
 
 from citypulse.schemas import Reference
 from citypulse.schemas.decoding import InvalidReason
-from citypulse.streams.kpi import INDEX_KPIS, KpiReport, KpiSnapshot
+from citypulse.streams.kpi import INDEX_KPIS, KpiReport, KpiSnapshot, Outcome
 from citypulse.streams.kpi import Histogram as KpiHistogram
 
 __all__ = [
@@ -33,6 +33,7 @@ __all__ = [
     "AgencyInfoCollector",
     "KpiCollector",
     "PipelineMetrics",
+    "TopicTally",
     "pipeline_metrics",
 ]
 
@@ -246,6 +247,32 @@ class PipelineMetrics(NamedTuple):
     takeovers: Counter
     stream_time: Gauge
     lag: Histogram
+
+
+class TopicTally:
+    """The pipeline-health counts of one input topic as metrics (a ``Tally`` of the core)."""
+
+    def __init__(self, metrics: PipelineMetrics, topic: str) -> None:
+        self._metrics = metrics
+        self._topic = topic
+        self._events: dict[str, Any] = {}  # event type -> its child (looked up once)
+        self._refused = {
+            "duplicate": metrics.duplicate.labels(topic),
+            "late": metrics.late.labels(topic),
+            "conflict": metrics.conflict.labels(topic),
+        }
+
+    def event(self, event_type: str) -> None:
+        child = self._events.get(event_type)
+        if child is None:
+            child = self._events[event_type] = self._metrics.events.labels(self._topic, event_type)
+        child.inc()
+
+    def invalid(self, reason: str) -> None:
+        self._metrics.invalid.labels(self._topic, reason).inc()
+
+    def refused(self, outcome: Outcome) -> None:
+        self._refused[outcome].inc()
 
 
 def pipeline_metrics(registry: CollectorRegistry, topics: Iterable[str] = ()) -> PipelineMetrics:

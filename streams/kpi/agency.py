@@ -1,42 +1,43 @@
 """Per-agency aggregates: counters, histograms, today's counters, open deadlines.
 
 One :class:`AgencyAggregate` per (province, agency) label pair; :class:`AgencyBook` holds
-them and implements :class:`~.sink.AgencySink`, so reducers can write to it directly.
+them and applies facts (facts.py) to them.
 Everything here is plain data (dicts, lists, numbers) so that it can be serialised.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right, insort
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from .clock import LocalDays
 from .config import KpiConfig
-from .sink import AgencyKey
-
-__all__ = ["TODAY_COUNTERS", "AgencyAggregate", "AgencyBook"]
-
-#: Counters of the current local day, behind the "today" ratios.
-TODAY_COUNTERS = (
-    "received",
-    "received_online",
-    "received_full_process",
-    "resolved",
-    "resolved_on_time",
-    "results_returned",
-    "results_online",
-    "ratings",
-    "ratings_satisfied",
-    "documents_sent",
-    "documents_electronic",
-    "documents_signed",
+from .facts import (
+    AgencyKey,
+    Awaiting,
+    Delivered,
+    DueAdded,
+    DueRemoved,
+    Fact,
+    Opened,
+    Processed,
+    Rated,
+    Received,
+    ResolutionSettled,
+    Resolved,
+    ResultReturned,
+    Sent,
+    Withdrawn,
 )
+from .ratios import TODAY_ITEMS
+
+__all__ = ["AgencyAggregate", "AgencyBook", "zero_today"]
 
 
-def _zero_today() -> dict[str, int]:
-    return dict.fromkeys(TODAY_COUNTERS, 0)
+def zero_today() -> dict[str, int]:
+    return {c.item: 0 for c in TODAY_ITEMS}
 
 
 @dataclass(slots=True)
@@ -66,7 +67,7 @@ class AgencyAggregate:
     delivery_buckets: list[int] = field(default_factory=list)
     delivery_sum: float = 0.0
     day: str = ""
-    today: dict[str, int] = field(default_factory=_zero_today)
+    today: dict[str, int] = field(default_factory=zero_today)
 
     # -- today -------------------------------------------------------------------------
     def _today(self, day: str) -> dict[str, int] | None:
@@ -75,18 +76,24 @@ class AgencyAggregate:
             return self.today
         if day > self.day:
             self.day = day
-            self.today = _zero_today()
+            self.today = zero_today()
             return self.today
         return None  # an event of an earlier day: counted in totals, not in today's ratios
 
-    # -- resolutions ---------------------------------------------------------------------
-    def count_resolution(self, day: str, outcome: str, on_time: bool) -> None:
-        label = f"{outcome}/{'on_time' if on_time else 'late'}"
-        self.resolved[label] = self.resolved.get(label, 0) + 1
+    # -- counting ------------------------------------------------------------------------
+    def count(self, family: str, label: str, day: str) -> None:
+        """One more event in counter ``family`` under ``label``, and in today's counters
+        (ratios.py) if it happened on the aggregate's current day."""
+        counts: dict[str, int] = getattr(self, family)
+        counts[label] = counts.get(label, 0) + 1
         today = self._today(day)
         if today is not None:
-            today["resolved"] += 1
-            today["resolved_on_time"] += on_time
+            for c in TODAY_ITEMS:
+                if c.family == family and c.matches(label):
+                    today[c.item] += 1
+
+    def count_resolution(self, day: str, outcome: str, on_time: bool) -> None:
+        self.count("resolved", f"{outcome}/{'on_time' if on_time else 'late'}", day)
 
     def settle(self, stream_times: Mapping[str, float], lateness: float) -> None:
         """Count as late the pending resolutions whose acceptance can no longer arrive in time.
@@ -122,7 +129,7 @@ class AgencyAggregate:
         return bisect_left(self.awaiting, now - after)
 
     def today_at(self, day: str) -> dict[str, int]:
-        return self.today if day == self.day else _zero_today()
+        return self.today if day == self.day else zero_today()
 
     def to_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.__slots__}
@@ -134,19 +141,8 @@ class AgencyAggregate:
         return agg
 
 
-#: The sink methods a recorded fact may name.
-FACT_NAMES = frozenset(
-    {"received", "opened", "due_added", "due_removed", "resolved", "resolution_settled",
-     "processed", "withdrawn", "result_returned", "rated", "sent", "awaiting", "delivered"}
-)  # fmt: skip
-
-
 class AgencyBook:
-    """The aggregates of every agency, written to by reducers through the sink methods.
-
-    ``source`` names the stream the facts being applied come from (one input partition in
-    a worker; "" in a single engine): pending resolutions remember it, to be settled
-    against that stream's time.
+    """The aggregates of every agency, changed by applying facts (:meth:`apply`).
 
     ``on_mismatch(fact name)`` is called for a removal of a deadline or an awaited document
     that the agency does not hold. Facts applied exactly once, in order, never mismatch;
@@ -164,15 +160,7 @@ class AgencyBook:
         self.config = config
         self.days = days
         self.aggregates: dict[AgencyKey, AgencyAggregate] = {}
-        self.source = ""
         self.on_mismatch = on_mismatch
-
-    def apply_fact(self, fact: Sequence[Any]) -> None:
-        """Apply one recorded fact ``[name, [province, agency], *args]``."""
-        name, key, *args = fact
-        if name not in FACT_NAMES:
-            raise ValueError(f"unknown fact {name!r}")
-        getattr(self, name)((key[0], key[1]), *args)
 
     def get(self, key: AgencyKey) -> AgencyAggregate:
         agg = self.aggregates.get(key)
@@ -184,93 +172,48 @@ class AgencyBook:
         for agg in self.aggregates.values():
             agg.settle(stream_times, self.config.allowed_lateness)
 
-    # -- AgencySink ----------------------------------------------------------------------
-    def received(self, key: AgencyKey, day: str, channel: str, service_level: str) -> None:
-        agg = self.get(key)
-        label = f"{channel}/{service_level}"
-        agg.received[label] = agg.received.get(label, 0) + 1
-        today = agg._today(day)
-        if today is not None:
-            today["received"] += 1
-            today["received_online"] += channel == "online"
-            today["received_full_process"] += service_level == "full_process"
-
-    def opened(self, key: AgencyKey, delta: int) -> None:
-        self.get(key).open += delta
-
-    def due_added(self, key: AgencyKey, due_at: float) -> None:
-        insort(self.get(key).open_due, due_at)
-
-    def due_removed(self, key: AgencyKey, due_at: float) -> None:
-        self._remove(self.get(key).open_due, due_at, "due_removed")
-
-    def resolved(
-        self,
-        key: AgencyKey,
-        dossier_id: str,
-        resolved_at: float,
-        day: str,
-        outcome: str,
-        on_time: bool | None,
-    ) -> None:
-        agg = self.get(key)
-        if on_time is None:
-            agg.pending[dossier_id] = (resolved_at, day, outcome, self.source)
-        else:
-            agg.count_resolution(day, outcome, on_time)
-
-    def resolution_settled(self, key: AgencyKey, dossier_id: str, on_time: bool) -> None:
-        agg = self.get(key)
-        pending = agg.pending.pop(dossier_id, None)
-        if pending is not None:
-            _, day, outcome, _ = pending
-            agg.count_resolution(day, outcome, on_time)
-
-    def processed(self, key: AgencyKey, seconds: float) -> None:
-        agg = self.get(key)
-        agg.observe(agg.processing_buckets, self.config.processing_buckets, seconds)
-        agg.processing_sum += seconds
-
-    def withdrawn(self, key: AgencyKey) -> None:
-        self.get(key).withdrawn += 1
-
-    def result_returned(self, key: AgencyKey, day: str, delivery: str) -> None:
-        agg = self.get(key)
-        agg.results_returned[delivery] = agg.results_returned.get(delivery, 0) + 1
-        today = agg._today(day)
-        if today is not None:
-            today["results_returned"] += 1
-            today["results_online"] += delivery != "counter"
-
-    def rated(self, key: AgencyKey, day: str, satisfied: bool) -> None:
-        agg = self.get(key)
-        label = "true" if satisfied else "false"
-        agg.ratings[label] = agg.ratings.get(label, 0) + 1
-        today = agg._today(day)
-        if today is not None:
-            today["ratings"] += 1
-            today["ratings_satisfied"] += satisfied
-
-    def sent(self, key: AgencyKey, day: str, fmt: str, signed: bool) -> None:
-        agg = self.get(key)
-        label = f"{fmt}/{'true' if signed else 'false'}"
-        agg.documents_sent[label] = agg.documents_sent.get(label, 0) + 1
-        today = agg._today(day)
-        if today is not None:
-            electronic = fmt == "electronic"
-            today["documents_sent"] += 1
-            today["documents_electronic"] += electronic
-            today["documents_signed"] += electronic and signed
-
-    def awaiting(self, key: AgencyKey, sent_at: float) -> None:
-        insort(self.get(key).awaiting, sent_at)
-
-    def delivered(self, key: AgencyKey, sent_at: float, seconds: float, awaited: bool) -> None:
-        agg = self.get(key)
-        if awaited:
-            self._remove(agg.awaiting, sent_at, "delivered")
-        agg.observe(agg.delivery_buckets, self.config.delivery_buckets, seconds)
-        agg.delivery_sum += seconds
+    def apply(self, fact: Fact, source: str = "") -> None:
+        """Apply one fact. ``source`` names the stream it comes from (one input partition in
+        a worker): a pending resolution remembers it, to be settled against that stream's
+        time."""
+        agg = self.get(fact.key)
+        match fact:
+            case Received(day=day, channel=channel, service_level=level):
+                agg.count("received", f"{channel}/{level}", day)
+            case Opened(delta=delta):
+                agg.open += delta
+            case DueAdded(due_at=due_at):
+                insort(agg.open_due, due_at)
+            case DueRemoved(due_at=due_at):
+                self._remove(agg.open_due, due_at, "due_removed")
+            case Resolved(dossier_id=dossier_id, resolved_at=at, day=day, outcome=outcome):
+                if fact.on_time is None:
+                    agg.pending[dossier_id] = (at, day, outcome, source)
+                else:
+                    agg.count_resolution(day, outcome, fact.on_time)
+            case ResolutionSettled(dossier_id=dossier_id, on_time=on_time):
+                pending = agg.pending.pop(dossier_id, None)
+                if pending is not None:
+                    _, day, outcome, _ = pending
+                    agg.count_resolution(day, outcome, on_time)
+            case Processed(seconds=seconds):
+                agg.observe(agg.processing_buckets, self.config.processing_buckets, seconds)
+                agg.processing_sum += seconds
+            case Withdrawn():
+                agg.withdrawn += 1
+            case ResultReturned(day=day, delivery=delivery):
+                agg.count("results_returned", delivery, day)
+            case Rated(day=day, satisfied=satisfied):
+                agg.count("ratings", "true" if satisfied else "false", day)
+            case Sent(day=day, format=fmt, signed=signed):
+                agg.count("documents_sent", f"{fmt}/{'true' if signed else 'false'}", day)
+            case Awaiting(sent_at=sent_at):
+                insort(agg.awaiting, sent_at)
+            case Delivered(sent_at=sent_at, seconds=seconds, awaited=awaited):
+                if awaited:
+                    self._remove(agg.awaiting, sent_at, "delivered")
+                agg.observe(agg.delivery_buckets, self.config.delivery_buckets, seconds)
+                agg.delivery_sum += seconds
 
     def _remove(self, values: list[float], value: float, fact: str) -> None:
         """Remove one ``value`` from the sorted ``values``; report a mismatch if absent."""

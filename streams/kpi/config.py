@@ -7,9 +7,10 @@ from typing import Final
 
 from citypulse.schemas.reference import Reference
 
+from .ratios import INDEX_KPIS
+
 __all__ = [
     "DELIVERY_BUCKETS",
-    "INDEX_KPIS",
     "PROCESSING_BUCKETS",
     "KpiConfig",
 ]
@@ -30,17 +31,6 @@ DELIVERY_BUCKETS: Final = (
     60.0, 300.0, 900.0, 1800.0, _HOUR, 2 * _HOUR, 4 * _HOUR, 8 * _HOUR,
     _DAY, 2 * _DAY, 3 * _DAY, 7 * _DAY,
 )  # fmt: skip
-
-#: The KPIs a digital-government index may weigh (the `kpi` label values of CONTRACT §6).
-INDEX_KPIS: Final = (
-    "online_submission",
-    "full_process",
-    "on_time_resolution",
-    "online_result",
-    "satisfaction",
-    "electronic_document",
-    "digital_signature",
-)
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,8 @@ from typing import Any
 from citypulse.schemas import DocumentReceived, DocumentSent
 from citypulse.schemas.document import DocumentEventBase
 
+from .facts import AgencyKey, Awaiting, Delivered, Emit, Sent
 from .outcome import APPLIED, CONFLICT, Outcome
-from .sink import AgencyKey, AgencySink
 
 __all__ = ["DocumentRecord", "apply_document_event"]
 
@@ -49,24 +49,25 @@ def apply_document_event(
     event: DocumentEventBase,
     t: float,
     day: str,
-    sink: AgencySink,
+    emit: Emit,
     event_key: AgencyKey,
 ) -> Outcome:
-    """Fold ``event`` into ``rec`` and ``sink``; ``event_key``: the label key of its envelope."""
+    """Fold ``event`` into ``rec`` and ``emit`` its facts; ``event_key``: the label key of its
+    envelope."""
     if isinstance(event, DocumentSent):
         if rec.sent_at is not None:
             return CONFLICT
         rec.sent_at = t
         rec.key = event_key
-        sink.sent(event_key, day, event.format, event.signed)
+        emit(Sent(event_key, day, event.format, event.signed))
         if rec.received_at is None:
-            sink.awaiting(event_key, t)
+            emit(Awaiting(event_key, t))
         else:
-            sink.delivered(event_key, t, rec.received_at - t, awaited=False)
+            emit(Delivered(event_key, t, rec.received_at - t, awaited=False))
     elif isinstance(event, DocumentReceived):
         if rec.received_at is not None:
             return CONFLICT
         rec.received_at = t
         if rec.sent_at is not None:
-            sink.delivered(rec.key, rec.sent_at, t - rec.sent_at, awaited=True)
+            emit(Delivered(rec.key, rec.sent_at, t - rec.sent_at, awaited=True))
     return APPLIED

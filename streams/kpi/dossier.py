@@ -20,8 +20,21 @@ from citypulse.schemas import (
 )
 from citypulse.schemas.dossier import DossierEventBase
 
+from .facts import (
+    AgencyKey,
+    DueAdded,
+    DueRemoved,
+    Emit,
+    Opened,
+    Processed,
+    Rated,
+    Received,
+    ResolutionSettled,
+    Resolved,
+    ResultReturned,
+    Withdrawn,
+)
 from .outcome import APPLIED, CONFLICT, Outcome
-from .sink import AgencyKey, AgencySink
 
 __all__ = ["DossierRecord", "apply_dossier_event"]
 
@@ -79,10 +92,10 @@ def apply_dossier_event(
     event: DossierEventBase,
     t: float,
     day: str,
-    sink: AgencySink,
+    emit: Emit,
     event_key: AgencyKey,
 ) -> Outcome:
-    """Fold ``event`` (at unix time ``t``, local ``day``) into ``rec`` and ``sink``.
+    """Fold ``event`` (at unix time ``t``, local ``day``) into ``rec``; ``emit`` the facts.
 
     ``event_key`` is the label key of the event's own envelope; a submission sets the
     dossier's key to it (a dossier's dimensions are those of its submission).
@@ -96,13 +109,13 @@ def apply_dossier_event(
             rec.submitted_at = t
             rec.channel = event.channel
             rec.service_level = event.service_level
-            sink.received(key, day, event.channel, event.service_level)
+            emit(Received(key, day, event.channel, event.service_level))
             if rec.closed is None:
-                sink.opened(key, 1)
+                emit(Opened(key, 1))
                 if rec.due_at is not None:
-                    sink.due_added(key, rec.due_at)
+                    emit(DueAdded(key, rec.due_at))
             elif rec.closed == "resolved" and rec.closed_at is not None:
-                sink.processed(key, rec.closed_at - t)
+                emit(Processed(key, rec.closed_at - t))
 
         case DossierAccepted():
             if rec.accepted_at is not None:
@@ -111,52 +124,52 @@ def apply_dossier_event(
             rec.accepted_at = t
             rec.due_at = due_at
             if rec.is_open:
-                sink.due_added(key, due_at)
+                emit(DueAdded(key, due_at))
             elif rec.resolution_pending and rec.closed_at is not None and t <= rec.closed_at:
                 rec.resolution_pending = False
-                sink.resolution_settled(key, event.dossier_id, rec.closed_at <= due_at)
+                emit(ResolutionSettled(key, event.dossier_id, rec.closed_at <= due_at))
 
         case DossierResolved():
             if rec.closed is not None:
                 return CONFLICT
-            _close(rec, "resolved", t, sink)
+            _close(rec, "resolved", t, emit)
             rec.outcome = event.outcome
             on_time: bool | None = None
             if rec.accepted_at is not None and rec.due_at is not None and rec.accepted_at <= t:
                 on_time = t <= rec.due_at
             else:
                 rec.resolution_pending = True
-            sink.resolved(key, event.dossier_id, t, day, event.outcome, on_time)
+            emit(Resolved(key, event.dossier_id, t, day, event.outcome, on_time))
             if rec.submitted_at is not None:
-                sink.processed(key, t - rec.submitted_at)
+                emit(Processed(key, t - rec.submitted_at))
 
         case DossierResultReturned():
             if rec.delivery is not None:
                 return CONFLICT
             rec.delivery = event.delivery
-            sink.result_returned(key, day, event.delivery)
+            emit(ResultReturned(key, day, event.delivery))
 
         case DossierRated():
             if rec.score is not None:
                 return CONFLICT
             rec.score = event.score
-            sink.rated(key, day, event.score >= 4)
+            emit(Rated(key, day, event.score >= 4))
 
         case DossierWithdrawn():
             if rec.closed is not None:
                 return CONFLICT
-            _close(rec, "withdrawn", t, sink)
-            sink.withdrawn(key)
+            _close(rec, "withdrawn", t, emit)
+            emit(Withdrawn(key))
 
         case _:  # supplement requested / supplemented: in the lifecycle, in no KPI
             pass
     return APPLIED
 
 
-def _close(rec: DossierRecord, how: str, t: float, sink: AgencySink) -> None:
+def _close(rec: DossierRecord, how: str, t: float, emit: Emit) -> None:
     if rec.is_open:
-        sink.opened(rec.key, -1)
+        emit(Opened(rec.key, -1))
         if rec.due_at is not None:
-            sink.due_removed(rec.key, rec.due_at)
+            emit(DueRemoved(rec.key, rec.due_at))
     rec.closed = how
     rec.closed_at = t

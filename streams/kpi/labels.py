@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, Final
+from collections.abc import Iterable
+from typing import Final
 
-from .sink import AgencyKey
+from .facts import AgencyKey
 
 __all__ = ["OTHER", "LabelGuard"]
 
@@ -16,12 +17,18 @@ class LabelGuard:
 
     Codes in the reference data are always themselves. Unknown codes are accepted and
     counted under their own name until ``max_agencies`` distinct pairs (known ones included)
-    have been seen; further unknown pairs are counted under ``agency="_other"`` (and
+    have been admitted; further unknown pairs are counted under ``agency="_other"`` (and
     ``province="_other"`` when the province itself was never admitted).
+
+    One guard serves every engine of a worker, and what it admitted is kept with the
+    worker's checkpoints (:meth:`unknown`, :meth:`restore`), so that a restart neither
+    forgets a pair (and admits another in its place) nor multiplies the bound by the
+    number of partitions.
     """
 
     def __init__(self, known: frozenset[AgencyKey], max_agencies: int) -> None:
         self.max_agencies = max_agencies
+        self.known = known
         self.admitted: dict[AgencyKey, AgencyKey] = {k: k for k in known}
         self.provinces = {p for p, _ in known}
 
@@ -36,10 +43,14 @@ class LabelGuard:
             return pair
         return (province if province in self.provinces else OTHER, OTHER)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"admitted": sorted(self.admitted)}
+    def unknown(self) -> list[AgencyKey]:
+        """The pairs admitted that the reference data does not know, sorted."""
+        return sorted(k for k in self.admitted if k not in self.known)
 
-    def restore(self, data: dict[str, Any]) -> None:
-        for province, agency in data["admitted"]:
-            self.admitted[(province, agency)] = (province, agency)
-            self.provinces.add(province)
+    def restore(self, pairs: Iterable[AgencyKey]) -> None:
+        """Admit ``pairs`` again (admitted before a restart), even past the bound: they are
+        exported already. ``_other`` is what the bound maps to, not a pair to admit."""
+        for province, agency in pairs:
+            if agency != OTHER:
+                self.admitted[(province, agency)] = (province, agency)
+                self.provinces.add(province)

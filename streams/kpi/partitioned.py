@@ -14,9 +14,10 @@ from citypulse.schemas import DecodeError
 from .agency import AgencyBook
 from .config import KpiConfig
 from .engine import KpiEngine
+from .facts import Fact
+from .labels import LabelGuard
 from .outcome import Outcome
 from .pipeline import Pipeline, PipelineStats
-from .recorder import FactRecorder
 from .report import KpiReport, build_report
 
 __all__ = ["PartitionedKpis"]
@@ -26,7 +27,7 @@ class PartitionedKpis:
     def __init__(self, config: KpiConfig) -> None:
         self.config = config
         self.pipelines: dict[str, Pipeline] = {}
-        self.recorders: dict[str, FactRecorder] = {}
+        self.labels = LabelGuard(config.known_agencies, config.max_agencies)  # one per worker
         self.book = AgencyBook(config, KpiEngine(config).days)
 
     def feed(self, topic: str, partition: int, raw: bytes) -> Outcome | DecodeError:
@@ -34,17 +35,13 @@ class PartitionedKpis:
         stream = f"{topic}:{partition}"
         pipeline = self.pipelines.get(stream)
         if pipeline is None:
-            self.recorders[stream] = FactRecorder()
-            pipeline = Pipeline(KpiEngine(self.config, sink=self.recorders[stream]))
-            self.pipelines[stream] = pipeline
-        result = pipeline.feed(topic, raw)
-        recorder = self.recorders[stream]
-        if recorder.facts:
-            self.book.source = stream
-            for fact in recorder.facts:
-                self.book.apply_fact(fact)
-            recorder.facts.clear()
-        return result
+
+            def emit(fact: Fact) -> None:
+                self.book.apply(fact, stream)
+
+            engine = KpiEngine(self.config, emit=emit, labels=self.labels)
+            pipeline = self.pipelines[stream] = Pipeline(engine)
+        return pipeline.feed(topic, raw)
 
     def stats(self) -> PipelineStats:
         """The pipeline-health counts summed over the partitions."""

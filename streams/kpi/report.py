@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .agency import TODAY_COUNTERS, AgencyAggregate, AgencyBook
+from .agency import AgencyAggregate, AgencyBook, zero_today
 from .config import KpiConfig
-from .sink import AgencyKey
+from .facts import AgencyKey
+from .ratios import index, ratios, today_ratios
 
-__all__ = ["Histogram", "KpiReport", "KpiSnapshot", "build_report", "index", "ratios"]
+__all__ = ["Histogram", "KpiReport", "KpiSnapshot", "build_report"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,63 +29,6 @@ class Histogram:
     def __add__(self, other: Histogram) -> Histogram:
         counts = tuple(a + b for a, b in zip(self.counts, other.counts, strict=True))
         return Histogram(self.bounds, counts, self.sum + other.sum)
-
-
-def _ratio(num: int, den: int) -> float | None:
-    return num / den if den else None
-
-
-def _where(counts: Mapping[str, int], keep: Callable[[str], bool]) -> int:
-    return sum(n for label, n in counts.items() if keep(label))
-
-
-def ratios(
-    received: Mapping[str, int],
-    resolved: Mapping[str, int],
-    results: Mapping[str, int],
-    ratings: Mapping[str, int],
-    sent: Mapping[str, int],
-) -> dict[str, float | None]:
-    """The rates of CONTRACT §5 from label-keyed counters (None where nothing to divide by)."""
-    n_received = sum(received.values())
-    electronic = _where(sent, lambda k: k.startswith("electronic/"))
-    return {
-        "online_submission": _ratio(
-            _where(received, lambda k: k.startswith("online/")), n_received
-        ),
-        "full_process": _ratio(_where(received, lambda k: k.endswith("/full_process")), n_received),
-        "on_time_resolution": _ratio(
-            _where(resolved, lambda k: k.endswith("/on_time")), sum(resolved.values())
-        ),
-        "online_result": _ratio(_where(results, lambda k: k != "counter"), sum(results.values())),
-        "satisfaction": _ratio(ratings.get("true", 0), sum(ratings.values())),
-        "electronic_document": _ratio(electronic, sum(sent.values())),
-        "digital_signature": _ratio(sent.get("electronic/true", 0), electronic),
-    }
-
-
-def today_ratios(today: Mapping[str, int]) -> dict[str, float | None]:
-    """Today's rates (the ``citypulse_kpi_ratio`` gauges) from today's counters."""
-    return {
-        "online_submission": _ratio(today["received_online"], today["received"]),
-        "full_process": _ratio(today["received_full_process"], today["received"]),
-        "on_time_resolution": _ratio(today["resolved_on_time"], today["resolved"]),
-        "online_result": _ratio(today["results_online"], today["results_returned"]),
-        "satisfaction": _ratio(today["ratings_satisfied"], today["ratings"]),
-        "electronic_document": _ratio(today["documents_electronic"], today["documents_sent"]),
-        "digital_signature": _ratio(today["documents_signed"], today["documents_electronic"]),
-    }
-
-
-def index(rates: Mapping[str, float | None], weights: Iterable[tuple[str, float]]) -> float | None:
-    """Digital-government index: weighted mean of the rates that are defined."""
-    num = den = 0.0
-    for kpi, weight in weights:
-        value = rates.get(kpi)
-        if value is not None and weight > 0:
-            num += weight * value
-            den += weight
-    return num / den if den else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,14 +53,14 @@ class KpiSnapshot:
     today_rates: dict[str, float | None] = field(init=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(
-            self,
-            "rates",
-            ratios(
-                self.received, self.resolved, self.results_returned, self.ratings,
-                self.documents_sent,
-            ),
-        )  # fmt: skip
+        families = {
+            "received": self.received,
+            "resolved": self.resolved,
+            "results_returned": self.results_returned,
+            "ratings": self.ratings,
+            "documents_sent": self.documents_sent,
+        }
+        object.__setattr__(self, "rates", ratios(families))
         object.__setattr__(self, "today_rates", today_ratios(self.today))
 
     @classmethod
@@ -171,7 +115,7 @@ class KpiSnapshot:
             undelivered=sum(s.undelivered for s in items),
             processing=processing,
             delivery=delivery,
-            today=merged([dict.fromkeys(TODAY_COUNTERS, 0), *(s.today for s in items)]),
+            today=merged([zero_today(), *(s.today for s in items)]),
         )
 
     def digital_government_index(self, weights: Iterable[tuple[str, float]]) -> float | None:

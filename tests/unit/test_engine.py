@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta
 
 import pytest
@@ -187,35 +186,6 @@ def test_unknown_agencies_are_counted_until_the_bound_then_reported_as_other() -
     assert ("TTH", "NEW3") not in agencies
     assert (OTHER, OTHER) in agencies
     assert sum(engine.report().agencies[("TTH", OTHER)].received.values()) == 2
-
-
-def test_state_survives_a_json_round_trip_mid_stream() -> None:
-    from citypulse.producers.profile import Faults, SimulationConfig
-    from citypulse.producers.simulator import Simulator
-    from citypulse.schemas import DecodeError, decode
-
-    ref = load_reference()
-    config = KpiConfig.from_reference(ref)
-    messages = Simulator(
-        ref, SimulationConfig(seed=7, faults=Faults(disorder=0.05, duplicate=0.02))
-    ).take(8000)
-    events = [e for m in messages if not isinstance(e := decode(m.topic, m.value), DecodeError)]
-    whole = KpiEngine(config)
-    first = KpiEngine(config)
-    for e in events:
-        whole.apply(e)
-    for e in events[:5000]:
-        first.apply(e)
-    resumed = KpiEngine.from_state(json.loads(json.dumps(first.state())), config)
-    for e in events[5000:]:
-        resumed.apply(e)
-    assert resumed.report().to_dict() == whole.report().to_dict()
-    assert resumed.state() == whole.state()
-
-
-def test_an_unknown_state_version_is_refused() -> None:
-    with pytest.raises(ValueError, match="unsupported KPI state version"):
-        KpiEngine.from_state({"version": 99})
 
 
 def test_retention_shorter_than_the_lateness_is_refused() -> None:
