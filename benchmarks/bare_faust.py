@@ -4,7 +4,7 @@
 
 Same Faust settings as the citypulse worker (memory store, raw bytes, short session timeout).
 Stock ``faust.App`` by default; with ``--citypulse-transport`` the worker's own App
-(streams/transport.py: shorter fetch wait, cheaper dispatch), to tell how much of the
+(streams/faust_adapter/transport.py: shorter fetch wait, cheaper dispatch), to tell how much of the
 worker's speed comes from the transport and how much its KPI work costs on top.
 Prints one JSON line, ``{"events": n, "seconds": s}``, timed from the first event to the
 COUNT-th, then exits.
@@ -27,7 +27,7 @@ def main(argv: list[str]) -> None:
 
     app_class: type[faust.App] = faust.App
     if argv and argv[0] == "--citypulse-transport":
-        from citypulse.streams.transport import App
+        from citypulse.streams.faust_adapter.transport import App
 
         app_class, argv = App, argv[1:]
     broker, app_id, count, *topics = argv

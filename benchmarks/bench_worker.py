@@ -7,7 +7,7 @@ usual faults (duplicates, disorder, late, malformed, personal data):
 
 1. **raw aiokafka**: a consumer that only reads the topics and ``json.loads`` each value;
 2. **bare Faust**: an agent that only iterates the same topics (benchmarks/bare_faust.py),
-   on stock Faust (the baseline) and on the worker's transport (streams/transport.py);
+   on stock Faust (the baseline) and on the worker's transport (streams/faust_adapter/transport.py);
 3. **citypulse worker**: everything (decode, engine, tables, facts, agency stage, metrics),
    timed from its first event to the moment ``/metrics`` shows every KPI complete;
 4. **latency** at a steady ``--rate``: for each dossier submission and document sending,

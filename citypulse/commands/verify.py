@@ -78,7 +78,7 @@ def verify(settings: Settings, options: ReplayOptions, every: float | None = Non
 
 def as_prometheus(report: KpiReport) -> str:
     """The KPI series a worker's /metrics must serve for this report (exposition format)."""
-    from citypulse.streams.metrics import KpiCollector
+    from citypulse.streams.exposition.metrics import KpiCollector
 
     registry = CollectorRegistry()
     registry.register(KpiCollector(lambda: report))

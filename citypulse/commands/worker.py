@@ -1,8 +1,8 @@
 """``citypulse worker``: the Faust worker with /metrics, /healthz and /readyz, from settings.
 
 A worker that stays unassigned, recovering or stalled for longer than
-``CITYPULSE_STALL_TIMEOUT`` exits with status 3 (streams/liveness.py), for its supervisor to
-restart it.
+``CITYPULSE_STALL_TIMEOUT`` exits with status 3 (streams/exposition/liveness.py), for its
+supervisor to restart it.
 """
 
 from __future__ import annotations
@@ -36,9 +36,9 @@ def run_worker(settings: Settings) -> None:
     """Run until stopped (SIGINT/SIGTERM); /metrics on ``settings.http_port``."""
     import faust
 
-    from citypulse.streams import health
-    from citypulse.streams.app import WorkerConfig, create_worker
-    from citypulse.streams.metrics import AgencyInfoCollector
+    from citypulse.streams.exposition import health
+    from citypulse.streams.exposition.metrics import AgencyInfoCollector
+    from citypulse.streams.faust_adapter.app import WorkerConfig, create_worker
 
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"

@@ -9,7 +9,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import TopicPartition
 
 from citypulse.broker import EmbeddedBroker
-from citypulse.streams.transport import true_end_offsets
+from citypulse.streams.faust_adapter.transport import true_end_offsets
 from citypulse.topic_admin import ensure_topics
 
 pytestmark = pytest.mark.integration

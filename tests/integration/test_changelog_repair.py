@@ -1,5 +1,5 @@
 """What table recovery skipped of a changelog is found and read before the state is adopted
-(streams/changelog_repair.py): the store ends as if it had read the whole changelog."""
+(streams/faust_adapter/changelog_repair.py): the store ends as if it had read the whole changelog."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from faust.types import TP
 
 from citypulse.broker import EmbeddedBroker
-from citypulse.streams.changelog_repair import missing_records, read_missing
-from citypulse.streams.codec import recover_record, version_header, version_of
-from citypulse.streams.transport import read_ranges
-from citypulse.streams.versioned_store import VersionedTable
+from citypulse.streams.faust_adapter.changelog_repair import missing_records, read_missing
+from citypulse.streams.faust_adapter.transport import read_ranges
+from citypulse.streams.faust_adapter.versioned_store import VersionedTable
+from citypulse.streams.stages.codec import recover_record, version_header, version_of
 from citypulse.topic_admin import ensure_topics
 
 pytestmark = pytest.mark.integration
@@ -100,7 +100,7 @@ def test_the_records_recovery_skipped_are_read_and_applied_before_adoption(
 def test_a_range_that_cannot_be_read_is_not_taken_for_an_empty_one(
     broker: EmbeddedBroker, topic_prefix: str
 ) -> None:
-    """(The worker then exits rather than serve an incomplete state: streams/app.py.)"""
+    """(The worker then exits rather than serve an incomplete state: streams/faust_adapter/app.py.)"""
     topic = f"{topic_prefix}changelog"
     ensure_topics([broker.bootstrap], [topic], 1)
     asyncio.run(_write(broker.bootstrap, topic, 0, _rows(100, 10)))

@@ -1,5 +1,5 @@
 """A consumer group that the embedded broker leaves without a leader forms again: one member
-takes the departed leader's id over (streams/group_wedge.py)."""
+takes the departed leader's id over (streams/faust_adapter/group_wedge.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.client import AIOKafkaClient
 
 from citypulse.broker import EmbeddedBroker
-from citypulse.streams.group_wedge import (
+from citypulse.streams.faust_adapter.group_wedge import (
     DepartedLeaderWatch,
     create_lock,
     departed,

@@ -37,7 +37,7 @@ __all__ = ["ChaosConfig", "ChaosResult", "Fault", "run_chaos", "schedule"]
 
 #: the upstream faults of every chaos stream (as the integration tests use)
 STREAM_FAULTS = Faults(duplicate=0.02, disorder=0.05, late=0.01, malformed=0.01, pii=0.01)
-#: the workers' session timeout (streams/app.py WorkerConfig): a freeze must outlast it
+#: the workers' session timeout (streams/faust_adapter/app.py WorkerConfig): a freeze must outlast it
 SESSION_TIMEOUT = 10.0
 
 Kind = Literal["kill", "freeze", "term"]
@@ -197,7 +197,7 @@ def _produce(broker: EmbeddedBroker, topics: dict[str, str], config: ChaosConfig
     return None if report.ok else f"publishing failed: {report}"
 
 
-#: self-checks that stay 0 unless something was lost (streams/metrics.py)
+#: self-checks that stay 0 unless something was lost (streams/exposition/metrics.py)
 SELF_CHECKS = ("citypulse_facts_inconsistent_total", "citypulse_offsets_skipped_total")
 
 

@@ -37,12 +37,12 @@ from prometheus_client import CollectorRegistry
 
 from citypulse.producers.faults import Message
 from citypulse.schemas import DOCUMENT_TOPIC, DOSSIER_TOPIC
-from citypulse.streams.agency_stage import AgencyStage
-from citypulse.streams.codec import recover_record, version_header, version_of
-from citypulse.streams.entity_stage import EntityStage, InputMessage, Outputs
+from citypulse.streams.exposition.metrics import PipelineMetrics, pipeline_metrics
 from citypulse.streams.kpi import KpiConfig
-from citypulse.streams.metrics import PipelineMetrics, pipeline_metrics
-from citypulse.streams.protocol import Phases, run_batch
+from citypulse.streams.stages.agency import AgencyStage
+from citypulse.streams.stages.codec import recover_record, version_header, version_of
+from citypulse.streams.stages.entity import EntityStage, InputMessage, Outputs
+from citypulse.streams.stages.protocol import Phases, run_batch
 
 __all__ = ["CrashingBroker", "Plan", "run_with_crashes"]
 

@@ -1,14 +1,14 @@
-"""Stage 2 (streams/agency_stage.py) on its own: what it does with facts that do not fit."""
+"""Stage 2 (streams/stages/agency.py) on its own: what it does with facts that do not fit."""
 
 from __future__ import annotations
 
 from prometheus_client import CollectorRegistry
 
 from citypulse.schemas import load_reference
-from citypulse.streams.agency_stage import AgencyStage
-from citypulse.streams.codec import facts_message
+from citypulse.streams.exposition.metrics import pipeline_metrics
 from citypulse.streams.kpi import KpiConfig
-from citypulse.streams.metrics import pipeline_metrics
+from citypulse.streams.stages.agency import AgencyStage
+from citypulse.streams.stages.codec import facts_message
 from tests.support.durability import inconsistent_facts
 
 CONFIG = KpiConfig.from_reference(load_reference())

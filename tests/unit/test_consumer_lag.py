@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from citypulse.streams.lag import ConsumerLag
+from citypulse.streams.faust_adapter.lag import ConsumerLag
 
 
 @dataclass(frozen=True)

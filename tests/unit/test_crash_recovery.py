@@ -20,8 +20,8 @@ from citypulse.schemas import (
     DOSSIER_TOPIC,
     load_reference,
 )
+from citypulse.streams.exposition.metrics import FACT_INCONSISTENCIES
 from citypulse.streams.kpi import KpiConfig
-from citypulse.streams.metrics import FACT_INCONSISTENCIES
 from tests.support.compare import expected_for_partitions, first_difference, normalised
 from tests.support.durability import (
     DEAD_LETTER,

@@ -174,12 +174,14 @@ def metric_names() -> set[str]:
     """what the worker exposes (the inventory, from a rendering of the code) and records"""
     from prometheus_client import CollectorRegistry
 
-    from citypulse.streams.metrics import pipeline_metrics
+    from citypulse.streams.exposition.metrics import pipeline_metrics
 
     registry = CollectorRegistry()
     pipeline_metrics(registry, ("t",))
     names = {s.name for family in registry.collect() for s in family.samples}
-    source = (ROOT / "streams/metrics.py").read_text() + (ROOT / "streams/lag.py").read_text()
+    source = (ROOT / "streams/exposition/metrics.py").read_text() + (
+        ROOT / "streams/faust_adapter/lag.py"
+    ).read_text()
     for base in re.findall(r'"(citypulse_[a-z_]+)"', source):
         names |= {base, f"{base}_total", f"{base}_bucket", f"{base}_sum", f"{base}_count"}
     names |= {r["record"] for g in rule_groups()["groups"] for r in g["rules"] if "record" in r}

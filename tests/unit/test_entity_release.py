@@ -8,8 +8,8 @@ from __future__ import annotations
 import json
 
 from citypulse.schemas import DOSSIER_TOPIC, load_reference
-from citypulse.streams.entity_stage import EntityStage, InputMessage, Outputs
 from citypulse.streams.kpi import KpiConfig
+from citypulse.streams.stages.entity import EntityStage, InputMessage, Outputs
 from tests.support.events import dossier
 
 CONFIG = KpiConfig.from_reference(load_reference())

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from citypulse.streams.codec import dumps, loads
 from citypulse.streams.kpi import Fact, decode_fact, encode_fact
 from citypulse.streams.kpi.facts import agency_name, parse_agency_name
+from citypulse.streams.stages.codec import dumps, loads
 
 _CODE = st.text(st.characters(categories=("L", "N"), exclude_characters="/"), min_size=1)
 _FIELDS: dict[str, st.SearchStrategy[Any]] = {

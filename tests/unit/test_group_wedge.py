@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from citypulse.streams.group_wedge import DepartedLeaderWatch, takeover_lock_topic
+from citypulse.streams.faust_adapter.group_wedge import DepartedLeaderWatch, takeover_lock_topic
 
 
 def test_the_same_other_leader_of_the_same_generation_for_the_bound_is_taken_over() -> None:

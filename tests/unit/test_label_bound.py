@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 
 from citypulse.schemas import DOCUMENT_TOPIC, DOSSIER_TOPIC, load_reference
-from citypulse.streams.entity_stage import EntityStage, InputMessage, Outputs
 from citypulse.streams.kpi import OTHER, KpiConfig, LabelGuard
+from citypulse.streams.stages.entity import EntityStage, InputMessage, Outputs
 from tests.support.events import document, dossier
 
 KNOWN = KpiConfig.from_reference(load_reference()).known_agencies

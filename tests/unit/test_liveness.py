@@ -1,5 +1,5 @@
-"""When a worker counts as running, stalled or stuck (streams/liveness.py), and what its HTTP
-port and watchdog say about it (streams/health.py)."""
+"""When a worker counts as running, stalled or stuck (streams/exposition/liveness.py), and what its HTTP
+port and watchdog say about it (streams/exposition/health.py)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import urllib.request
 import pytest
 from prometheus_client import CollectorRegistry
 
-from citypulse.streams.health import EXIT_STUCK, LivenessCollector, serve, watchdog
-from citypulse.streams.liveness import Liveness, State
+from citypulse.streams.exposition.health import EXIT_STUCK, LivenessCollector, serve, watchdog
+from citypulse.streams.exposition.liveness import Liveness, State
 
 BOUND = 120.0
 

@@ -7,8 +7,8 @@ from prometheus_client import CollectorRegistry, generate_latest
 
 from citypulse.producers.simulator import Simulator
 from citypulse.schemas import load_reference
+from citypulse.streams.exposition.metrics import AgencyInfoCollector, KpiCollector, pipeline_metrics
 from citypulse.streams.kpi import KpiConfig, KpiEngine, Pipeline
-from citypulse.streams.metrics import AgencyInfoCollector, KpiCollector, pipeline_metrics
 from tests.support.events import document, dossier
 
 CONTRACT_METRICS = {

@@ -8,7 +8,7 @@ import itertools
 from hypothesis import given
 from hypothesis import strategies as st
 
-from citypulse.streams.offset_coverage import OffsetCoverage
+from citypulse.streams.stages.offset_coverage import OffsetCoverage
 
 
 def test_records_read_in_order_leave_nothing_missing() -> None:

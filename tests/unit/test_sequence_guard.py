@@ -7,7 +7,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from citypulse.streams.sequence_guard import GAP_SIGHTINGS, SequenceGuard
+from citypulse.streams.stages.sequence_guard import GAP_SIGHTINGS, SequenceGuard
 
 
 def test_events_in_sequence_are_admitted() -> None:

@@ -6,11 +6,11 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry
 
 from citypulse.schemas import DOSSIER_TOPIC, load_reference
-from citypulse.streams.agency_stage import AgencyStage
-from citypulse.streams.codec import facts_message
-from citypulse.streams.entity_stage import EntityStage, InputMessage, Outputs
+from citypulse.streams.exposition.metrics import pipeline_metrics
 from citypulse.streams.kpi import KpiConfig
-from citypulse.streams.metrics import pipeline_metrics
+from citypulse.streams.stages.agency import AgencyStage
+from citypulse.streams.stages.codec import facts_message
+from citypulse.streams.stages.entity import EntityStage, InputMessage, Outputs
 from tests.support.durability import skipped_offsets
 from tests.support.events import dossier
 

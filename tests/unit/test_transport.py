@@ -1,4 +1,4 @@
-"""The worker's dispatch of a message to its stream (streams/transport.py): a delivery's first
+"""The worker's dispatch of a message to its stream (streams/faust_adapter/transport.py): a delivery's first
 step runs at once; one that has to wait behaves as the asyncio Task Faust would have made."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from citypulse.streams.transport import finish, first_step
+from citypulse.streams.faust_adapter.transport import finish, first_step
 
 
 def test_a_delivery_that_does_not_wait_finishes_in_its_first_step() -> None:
@@ -132,7 +132,7 @@ async def deliver(queue: asyncio.Queue[int], value: int) -> str:
 
 
 def test_the_fetch_loops_wait_on_the_flow_is_recognised() -> None:
-    from citypulse.streams.transport import _waits_on
+    from citypulse.streams.faust_adapter.transport import _waits_on
 
     async def main() -> None:
         flow, other = asyncio.Event(), asyncio.Event()
@@ -151,7 +151,7 @@ def test_the_faust_internals_are_checked_against_the_faust_the_project_pins() ->
 
     import faust
 
-    from citypulse.streams.transport import FAUST_VERSION
+    from citypulse.streams.faust_adapter.transport import FAUST_VERSION
 
     pyproject = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())
     pins = [d for d in pyproject["project"]["dependencies"] if d.startswith("faust-streaming")]

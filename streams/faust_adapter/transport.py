@@ -84,7 +84,7 @@ FAUST_VERSION = "0.15.3"
 if faust.__version__.split(".")[:2] != FAUST_VERSION.split(".")[:2]:
     raise ImportError(
         f"citypulse's worker was written for faust-streaming {FAUST_VERSION} and reaches into "
-        f"its internals (streams/transport.py); found {faust.__version__}: install "
+        f"its internals (streams/faust_adapter/transport.py); found {faust.__version__}: install "
         f"faust-streaming=={FAUST_VERSION}"
     )
 if faust.__version__ != FAUST_VERSION:

@@ -23,8 +23,8 @@ from citypulse.streams.kpi import AgencyBook, KpiConfig, KpiReport, build_report
 from citypulse.streams.kpi.clock import LocalDays
 from citypulse.streams.kpi.facts import parse_agency_name
 
+from ..exposition.metrics import PipelineMetrics
 from .codec import WATERMARK_PREFIX, AgencyRow, dumps, loads, write_record
-from .metrics import PipelineMetrics
 from .protocol import Phases
 
 __all__ = ["AgencyStage", "FactsMessage"]

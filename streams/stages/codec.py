@@ -19,7 +19,7 @@ A *source* is ``<input topic>:<partition>``: one stream, with its own stream tim
 Every changelog record carries a **version** header ``v``: the offset of the input (entity
 tables) or facts (agency table) partition the row is the state after. Table recovery keeps
 the greatest version of each key (:func:`recover_record`), so that the late writes of a
-zombie owner never replace its successor's rows (streams/versioned_store.py).
+zombie owner never replace its successor's rows (streams/faust_adapter/versioned_store.py).
 """
 
 from __future__ import annotations

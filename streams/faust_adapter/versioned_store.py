@@ -26,8 +26,8 @@ from typing import Any, cast
 import faust
 from faust.stores import memory
 
-from .codec import recover_record, version_of
-from .offset_coverage import OffsetCoverage
+from ..stages.codec import recover_record, version_of
+from ..stages.offset_coverage import OffsetCoverage
 
 __all__ = ["VersionedStore", "VersionedTable"]
 

@@ -23,7 +23,7 @@ from typing import Any
 
 from faust.types import TP
 
-from .offset_coverage import OffsetCoverage
+from ..stages.offset_coverage import OffsetCoverage
 from .versioned_store import VersionedTable
 
 __all__ = ["Tables", "missing_records", "read_missing"]

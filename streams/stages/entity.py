@@ -54,6 +54,7 @@ from citypulse.streams.kpi import (
 )
 from citypulse.streams.kpi.facts import agency_name
 
+from ..exposition.metrics import PipelineMetrics, TopicTally
 from .codec import (
     CHECKPOINT_PREFIX,
     Checkpoint,
@@ -63,7 +64,6 @@ from .codec import (
     source_name,
     write_record,
 )
-from .metrics import PipelineMetrics, TopicTally
 from .protocol import Phases
 
 __all__ = ["EntityStage", "InputMessage", "Outputs"]

@@ -7,7 +7,7 @@ it never applied: after one such recovery the rows written at offsets 5,938 to 8
 most) of one changelog partition were missing, and the events they recorded were applied
 again against rows that did not know them (docs/chaos.md, finding 17). So the tables
 note every changelog offset they apply, and the worker reads what is missing before it adopts
-a partition's state (streams/changelog_repair.py).
+a partition's state (streams/faust_adapter/changelog_repair.py).
 
 An offset counts as covered once its record was applied, or once a read of a range found that
 no record exists there (a compacted Kafka changelog has such holes; the embedded broker never

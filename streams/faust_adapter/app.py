@@ -28,17 +28,17 @@ from prometheus_client import CollectorRegistry
 from citypulse.schemas import DOCUMENT_TOPIC, DOSSIER_TOPIC
 from citypulse.streams.kpi import DOCUMENTS, DOSSIERS, KpiConfig, KpiReport, LabelGuard
 
-from .agency_stage import AgencyStage
+from ..exposition.health import LivenessCollector
+from ..exposition.liveness import Liveness
+from ..exposition.metrics import KpiCollector, pipeline_metrics
+from ..stages.agency import AgencyStage
+from ..stages.codec import version_header
+from ..stages.entity import EntityStage, InputMessage, Outputs
+from ..stages.protocol import run_batch
+from ..stages.sequence_guard import SequenceGuard
 from .batches import RecordBatches
 from .changelog_repair import missing_records, read_missing
-from .codec import version_header
-from .entity_stage import EntityStage, InputMessage, Outputs
-from .health import LivenessCollector
 from .lag import ConsumerLag, unread
-from .liveness import Liveness
-from .metrics import KpiCollector, pipeline_metrics
-from .protocol import run_batch
-from .sequence_guard import SequenceGuard
 from .transport import App, last_fetch_age, producer_of, recovered_ends, resume_at, withhold
 from .versioned_store import VersionedTable
 
@@ -361,7 +361,7 @@ def create_worker(
         mine = [tp for tp in actives if tp.topic == config.facts_topic or tp.topic in stages]
         changelogs = [tp for tp in actives if tp.topic in by_changelog]
         # where each partition's log starts: a partition adopted without any state must be
-        # read from there, or the skip check counts what it jumped (streams/entity_stage.py);
+        # read from there, or the skip check counts what it jumped (streams/stages/entity.py);
         # a changelog must have been applied from there (changelog_repair.py)
         firsts = await app.consumer.earliest_offsets(*mine, *changelogs) if actives else {}
         ends = recovered_ends(app, changelogs)
