@@ -10,7 +10,6 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right, insort
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from .clock import LocalDays
 from .config import KpiConfig
@@ -130,15 +129,6 @@ class AgencyAggregate:
 
     def today_at(self, day: str) -> dict[str, int]:
         return self.today if day == self.day else zero_today()
-
-    def to_dict(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self.__slots__}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> AgencyAggregate:
-        agg = cls(**data)
-        agg.pending = {k: tuple(v) for k, v in agg.pending.items()}  # type: ignore[misc]
-        return agg
 
 
 class AgencyBook:

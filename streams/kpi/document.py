@@ -7,7 +7,6 @@ for a document until its ``document.sent`` event is known.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from citypulse.schemas import DocumentReceived, DocumentSent
 from citypulse.schemas.document import DocumentEventBase
@@ -35,13 +34,6 @@ class DocumentRecord:
     def in_progress(self) -> bool:
         """State is kept while the document is in flight."""
         return self.is_open
-
-    def to_dict(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self.__slots__}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> DocumentRecord:
-        return cls(**{**data, "key": tuple(data["key"])})
 
 
 def apply_document_event(

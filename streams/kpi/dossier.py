@@ -8,7 +8,6 @@ fact is emitted when the slots it needs are filled, whichever came first.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from citypulse.schemas import (
     DossierAccepted,
@@ -20,20 +19,8 @@ from citypulse.schemas import (
 )
 from citypulse.schemas.dossier import DossierEventBase
 
-from .facts import (
-    AgencyKey,
-    DueAdded,
-    DueRemoved,
-    Emit,
-    Opened,
-    Processed,
-    Rated,
-    Received,
-    ResolutionSettled,
-    Resolved,
-    ResultReturned,
-    Withdrawn,
-)
+from . import facts as fact
+from .facts import AgencyKey, Emit
 from .outcome import APPLIED, CONFLICT, Outcome
 
 __all__ = ["DossierRecord", "apply_dossier_event"]
@@ -79,13 +66,6 @@ class DossierRecord:
             self.submitted_at is not None or self.accepted_at is not None
         )
 
-    def to_dict(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self.__slots__}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> DossierRecord:
-        return cls(**{**data, "key": tuple(data["key"])})
-
 
 def apply_dossier_event(
     rec: DossierRecord,
@@ -109,13 +89,13 @@ def apply_dossier_event(
             rec.submitted_at = t
             rec.channel = event.channel
             rec.service_level = event.service_level
-            emit(Received(key, day, event.channel, event.service_level))
+            emit(fact.Received(key, day, event.channel, event.service_level))
             if rec.closed is None:
-                emit(Opened(key, 1))
+                emit(fact.Opened(key, 1))
                 if rec.due_at is not None:
-                    emit(DueAdded(key, rec.due_at))
+                    emit(fact.DueAdded(key, rec.due_at))
             elif rec.closed == "resolved" and rec.closed_at is not None:
-                emit(Processed(key, rec.closed_at - t))
+                emit(fact.Processed(key, rec.closed_at - t))
 
         case DossierAccepted():
             if rec.accepted_at is not None:
@@ -124,10 +104,10 @@ def apply_dossier_event(
             rec.accepted_at = t
             rec.due_at = due_at
             if rec.is_open:
-                emit(DueAdded(key, due_at))
+                emit(fact.DueAdded(key, due_at))
             elif rec.resolution_pending and rec.closed_at is not None and t <= rec.closed_at:
                 rec.resolution_pending = False
-                emit(ResolutionSettled(key, event.dossier_id, rec.closed_at <= due_at))
+                emit(fact.ResolutionSettled(key, event.dossier_id, rec.closed_at <= due_at))
 
         case DossierResolved():
             if rec.closed is not None:
@@ -139,27 +119,27 @@ def apply_dossier_event(
                 on_time = t <= rec.due_at
             else:
                 rec.resolution_pending = True
-            emit(Resolved(key, event.dossier_id, t, day, event.outcome, on_time))
+            emit(fact.Resolved(key, event.dossier_id, t, day, event.outcome, on_time))
             if rec.submitted_at is not None:
-                emit(Processed(key, t - rec.submitted_at))
+                emit(fact.Processed(key, t - rec.submitted_at))
 
         case DossierResultReturned():
             if rec.delivery is not None:
                 return CONFLICT
             rec.delivery = event.delivery
-            emit(ResultReturned(key, day, event.delivery))
+            emit(fact.ResultReturned(key, day, event.delivery))
 
         case DossierRated():
             if rec.score is not None:
                 return CONFLICT
             rec.score = event.score
-            emit(Rated(key, day, event.score >= 4))
+            emit(fact.Rated(key, day, event.score >= 4))
 
         case DossierWithdrawn():
             if rec.closed is not None:
                 return CONFLICT
             _close(rec, "withdrawn", t, emit)
-            emit(Withdrawn(key))
+            emit(fact.Withdrawn(key))
 
         case _:  # supplement requested / supplemented: in the lifecycle, in no KPI
             pass
@@ -168,8 +148,8 @@ def apply_dossier_event(
 
 def _close(rec: DossierRecord, how: str, t: float, emit: Emit) -> None:
     if rec.is_open:
-        emit(Opened(rec.key, -1))
+        emit(fact.Opened(rec.key, -1))
         if rec.due_at is not None:
-            emit(DueRemoved(rec.key, rec.due_at))
+            emit(fact.DueRemoved(rec.key, rec.due_at))
     rec.closed = how
     rec.closed_at = t

@@ -111,6 +111,11 @@ def loads(raw: bytes) -> Any:
     return pydantic_core.from_json(raw)
 
 
+def _fields(value: Any) -> dict[str, Any]:
+    """A record's or an aggregate's fields (slotted dataclasses of plain data)."""
+    return {name: getattr(value, name) for name in value.__slots__}
+
+
 def source_name(topic: str, partition: int) -> str:
     return f"{topic}:{partition}"
 
@@ -123,12 +128,13 @@ class EntityRow:
     facts: dict[str, list[Any]] = field(default_factory=dict)
 
     def encode(self) -> bytes:
-        return dumps({"p": self.partition, "r": self.record.to_dict(), "f": self.facts})
+        return dumps({"p": self.partition, "r": _fields(self.record), "f": self.facts})
 
     @classmethod
     def decode(cls, raw: bytes, record: type[DossierRecord | DocumentRecord]) -> EntityRow:
         data = loads(raw)
-        return cls(data["p"], record.from_dict(data["r"]), data["f"])
+        fields = data["r"]
+        return cls(data["p"], record(**{**fields, "key": tuple(fields["key"])}), data["f"])
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,12 +164,14 @@ class AgencyRow:
     marks: dict[str, int] = field(default_factory=dict)
 
     def encode(self) -> bytes:
-        return dumps({"p": self.partition, "agg": self.aggregate.to_dict(), "m": self.marks})
+        return dumps({"p": self.partition, "agg": _fields(self.aggregate), "m": self.marks})
 
     @classmethod
     def decode(cls, raw: bytes) -> AgencyRow:
         data = loads(raw)
-        return cls(data["p"], AgencyAggregate.from_dict(data["agg"]), data["m"])
+        aggregate = AgencyAggregate(**data["agg"])
+        aggregate.pending = {k: tuple(v) for k, v in aggregate.pending.items()}  # type: ignore[misc]
+        return cls(data["p"], aggregate, data["m"])
 
 
 def facts_message(items: list[tuple[str, int, list[Any]]]) -> bytes:
