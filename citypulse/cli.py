@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from rich.console import Console
 
 from citypulse import __version__
-from citypulse.commands import COMMANDS
+from citypulse.commands import COMMANDS, load
 from citypulse.commands.arguments import SETTINGS_HELP, NoBroker
 from citypulse.connection_check import ConnectionProblem
 from citypulse.settings import Settings
@@ -19,7 +19,9 @@ from citypulse.settings import Settings
 __all__ = ["entrypoint", "main", "parser"]
 
 
-def parser() -> argparse.ArgumentParser:
+def parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The command line's parser. Given ``argv``, only the command it names declares its
+    arguments (and only its module is imported); without, every command does."""
     top = argparse.ArgumentParser(
         prog="citypulse",
         description="Live e-government KPIs for a Smart City Monitoring and Control Centre.",
@@ -33,13 +35,30 @@ def parser() -> argparse.ArgumentParser:
         help="an existing Kafka (overrides CITYPULSE_BROKER)",
     )
     commands = top.add_subparsers(dest="command", required=True)
-    for command in COMMANDS:
-        command.add_parser(commands)
+    chosen = None if argv is None else _command_in(argv)
+    for name, help in COMMANDS.items():
+        if argv is None or name == chosen:
+            load(name).add_parser(commands)
+        else:
+            commands.add_parser(name, help=help)  # not run: its arguments are not needed
     return top
 
 
+def _command_in(argv: Sequence[str]) -> str | None:
+    """The command ``argv`` names: its first word that is neither an option nor the value of
+    ``--broker``."""
+    words = iter(argv)
+    for word in words:
+        if word == "--broker":
+            next(words, None)
+        elif not word.startswith("-"):
+            return word
+    return None
+
+
 def main(argv: Sequence[str] | None = None, console: Console | None = None) -> int:
-    args = parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = parser(argv).parse_args(argv)
     console = console or Console(width=None if sys.stdout.isatty() else 150)
     settings = Settings(**({"broker": args.broker} if args.broker else {}))
     try:

@@ -118,7 +118,7 @@ class Settings(BaseSettings):
         timedelta(hours=24), description="A document not received this long after sending."
     )
     max_agencies: PositiveInt = Field(
-        500, description="Distinct agency labels before unknown ones become '_other'."
+        500, description="Distinct agency labels per worker before unknown ones become '_other'."
     )
 
     # -- Grafana (``citypulse dashboards push``) ---------------------------------------------

@@ -18,9 +18,7 @@ RULES_FILE = Path("deploy/prometheus/rules/citypulse.rules.yml")
 
 
 def add_parser(commands: Subcommands) -> None:
-    parser = add_command(
-        commands, "alerts", settings_help=False, help="Prometheus alerting and recording rules"
-    )
+    parser = add_command(commands, "alerts", settings_help=False)
     actions = parser.add_subparsers(dest="action", required=True)
     write = actions.add_parser(
         "render", help="write the rule file generated from the KPI threshold table"

@@ -34,7 +34,11 @@ class Subcommands(Protocol):
 def add_command(
     commands: Subcommands, name: str, *, settings_help: bool = True, **kwargs: Any
 ) -> argparse.ArgumentParser:
-    """A subcommand's parser, its help followed by the settings it reads."""
+    """A subcommand's parser: its help (from the commands' table), its description, then the
+    settings it reads."""
+    from . import COMMANDS
+
+    kwargs.setdefault("help", COMMANDS[name])
     if settings_help:
         kwargs.setdefault("epilog", SETTINGS_HELP)
         kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)

@@ -16,12 +16,7 @@ __all__ = ["add_parser", "run"]
 
 
 def add_parser(commands: Subcommands) -> None:
-    parser = add_command(
-        commands,
-        "broker",
-        settings_help=False,
-        help="run the embedded broker in the foreground (Ctrl-C stops it)",
-    )
+    parser = add_command(commands, "broker", settings_help=False)
     parser.add_argument("--port", type=int, default=9092, help="loopback port (default 9092)")
     parser.set_defaults(run=run)
 

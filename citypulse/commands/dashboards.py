@@ -16,7 +16,7 @@ __all__ = ["add_parser", "run"]
 
 
 def add_parser(commands: Subcommands) -> None:
-    parser = add_command(commands, "dashboards", help="Grafana dashboards")
+    parser = add_command(commands, "dashboards")
     actions = parser.add_subparsers(dest="action", required=True)
     write = actions.add_parser(
         "render",

@@ -246,12 +246,7 @@ def _show(
 
 
 def add_parser(commands: Subcommands) -> None:
-    parser = add_command(
-        commands,
-        "demo",
-        help="broker + worker + simulator, live KPI table from the worker's /metrics "
-        "(embedded broker unless CITYPULSE_BROKER is set)",
-    )
+    parser = add_command(commands, "demo")
     parser.add_argument("--seed", type=int, default=42, help="simulator seed (default 42)")
     parser.add_argument(
         "--hours", type=float, help="simulated hours to run (default: until Ctrl-C; offline: 72)"

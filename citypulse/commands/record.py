@@ -185,7 +185,6 @@ def add_parser(commands: Subcommands) -> None:
     parser = add_command(
         commands,
         "record",
-        help="capture topics into a recording file",
         description="Capture topics into a recording file (gzip JSON Lines: header, records, "
         "summary). Stops at the end offsets seen at start, after --max-records, or on Ctrl-C, "
         "leaving a valid file in every case.",

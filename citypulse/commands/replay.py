@@ -216,7 +216,6 @@ def add_parser(commands: Subcommands) -> None:
     parser = add_command(
         commands,
         "replay",
-        help="send a recording into topics",
         description="Send a recording back into topics, keeping keys, values, headers and "
         "partitions. The whole file is checked first: a damaged or truncated file fails with "
         "the line and record where it breaks, and nothing is sent.",

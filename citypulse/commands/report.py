@@ -35,7 +35,6 @@ def add_parser(commands: Subcommands) -> None:
     parser = add_command(
         commands,
         "report",
-        help="write the day's or week's report (HTML page with charts)",
         description="The province's tiles, the agencies ranked by digital-government index, "
         "the agencies with the most overdue dossiers and the rates over the period, as an "
         "HTML page with PNG charts: from Prometheus, or offline from a recording.",

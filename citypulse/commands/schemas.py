@@ -16,7 +16,7 @@ __all__ = ["add_parser", "run"]
 
 
 def add_parser(commands: Subcommands) -> None:
-    parser = add_command(commands, "schemas", settings_help=False, help="event schemas")
+    parser = add_command(commands, "schemas", settings_help=False)
     actions = parser.add_subparsers(dest="action", required=True)
     export = actions.add_parser("export", help="write a JSON Schema per input topic")
     export.add_argument("directory", type=Path)

@@ -132,7 +132,7 @@ FAULT_NAMES = tuple(f.name for f in fields(Faults))
 
 
 def add_parser(commands: Subcommands) -> None:
-    parser = add_command(commands, "simulate", help="stream the simulator into the input topics")
+    parser = add_command(commands, "simulate")
     size = parser.add_mutually_exclusive_group()
     size.add_argument("--events", type=int, help="stop after N messages")
     size.add_argument("--hours", type=float, help="stop after H simulated hours")

@@ -15,7 +15,7 @@ __all__ = ["add_parser", "run"]
 
 
 def add_parser(commands: Subcommands) -> None:
-    parser = add_command(commands, "topics", settings_help=False, help="Kafka topics")
+    parser = add_command(commands, "topics", settings_help=False)
     actions = parser.add_subparsers(dest="action", required=True)
     actions.add_parser("create", help="create citypulse's topics if missing (idempotent)")
     parser.set_defaults(run=run)

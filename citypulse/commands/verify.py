@@ -103,7 +103,6 @@ def add_parser(commands: Subcommands) -> None:
     parser = add_command(
         commands,
         "verify",
-        help="compute the KPIs a recording must produce, offline",
         description="Compute the KPIs of a recording with the core engine (one engine per "
         "recorded partition, as the worker), after the same selection and time shift a replay "
         "would apply: what /metrics must show once the worker has processed the replay.",

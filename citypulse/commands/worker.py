@@ -74,12 +74,7 @@ def run_worker(settings: Settings) -> None:
 
 
 def add_parser(commands: Subcommands) -> None:
-    parser = add_command(
-        commands,
-        "worker",
-        help="run the KPI worker (Faust) with /metrics, /healthz and /readyz on "
-        "CITYPULSE_HTTP_PORT",
-    )
+    parser = add_command(commands, "worker")
     parser.set_defaults(run=run)
 
 
