@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from citypulse.producers.profile import SimulationConfig
 from citypulse.producers.simulator import Simulator
 from citypulse.schemas import INPUT_TOPICS, DecodeError, Event, decode, load_reference
-from citypulse.streams.kpi import KpiConfig, KpiEngine, Pipeline
+from citypulse.streams.kpi import Intake, KpiConfig, KpiEngine
 
 
 def rate(n: int, run: Callable[[], object], rounds: int) -> float:
@@ -68,7 +68,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         engine.report()
 
     def pipeline() -> None:
-        p = Pipeline(KpiEngine(config))
+        p = Intake(KpiEngine(config))
         for m in messages:
             p.feed(m.topic, m.value)
         p.engine.report()

@@ -25,8 +25,8 @@ from citypulse.producers.profile import SimulationConfig
 from citypulse.producers.publisher import Publisher
 from citypulse.producers.simulator import Simulator
 from citypulse.schemas import load_reference
-from tests.support.pipeline import new_setup
 from tests.support.samples import kpi_samples
+from tests.support.topics_under_test import new_setup
 from tests.support.worker import WorkerProcess
 
 

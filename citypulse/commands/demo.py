@@ -23,7 +23,7 @@ from citypulse.producers.pacing import paced
 from citypulse.producers.profile import Faults, SimulationConfig
 from citypulse.producers.simulator import Simulator
 from citypulse.settings import Settings
-from citypulse.streams.kpi import Pipeline
+from citypulse.streams.kpi import Intake
 
 from .arguments import Subcommands, add_command, require_broker
 
@@ -47,9 +47,9 @@ class DemoOptions:
     refresh: float = 0.5
 
 
-def run_offline_demo(settings: Settings, options: DemoOptions, console: Console) -> Pipeline:
+def run_offline_demo(settings: Settings, options: DemoOptions, console: Console) -> Intake:
     reference = bootstrap.reference(settings)
-    pipeline = Pipeline(bootstrap.make_engine(settings))
+    intake = Intake(bootstrap.make_engine(settings))
     config = SimulationConfig(
         seed=options.seed,
         faults=DEMO_FAULTS if options.faults else Faults(),
@@ -64,12 +64,12 @@ def run_offline_demo(settings: Settings, options: DemoOptions, console: Console)
 
     def view() -> object:
         rate = n / max(1e-9, time.monotonic() - started)
-        return kpi_view(pipeline.engine.report(), reference, pipeline.stats, rate)
+        return kpi_view(intake.engine.report(), reference, intake.stats, rate)
 
     with Live(console=console, auto_refresh=False, transient=False) as live:
         try:
             for message in messages:
-                pipeline.feed(message.topic, message.value)
+                intake.feed(message.topic, message.value)
                 n += 1
                 if console.is_terminal and time.monotonic() - last_draw >= options.refresh:
                     live.update(view(), refresh=True)  # type: ignore[arg-type]
@@ -78,7 +78,7 @@ def run_offline_demo(settings: Settings, options: DemoOptions, console: Console)
             console.print("[yellow]interrupted: KPIs so far[/yellow]")
         live.update(view(), refresh=True)  # type: ignore[arg-type]
     console.line()
-    return pipeline
+    return intake
 
 
 @dataclass(frozen=True)

@@ -2,15 +2,15 @@
 
 from .agency import AgencyAggregate, AgencyBook
 from .config import DELIVERY_BUCKETS, PROCESSING_BUCKETS, KpiConfig
-from .document import DocumentRecord, apply_document_event
-from .dossier import DossierRecord, apply_dossier_event
+from .document import DocumentState, apply_document_event
+from .dossier import DossierState, apply_dossier_event
 from .engine import KpiEngine
 from .facts import AgencyKey, Emit, Fact, decode_fact, encode_fact
 from .flows import DOCUMENTS, DOSSIERS, FLOWS, Flow, flow_of, flow_of_topic
+from .intake import Intake, PipelineStats, Tally, read
 from .labels import OTHER, LabelGuard
 from .outcome import APPLIED, CONFLICT, DUPLICATE, LATE, Outcome
 from .partitioned import PartitionedKpis
-from .pipeline import Pipeline, PipelineStats, Tally, read
 from .ratios import INDEX_KPIS, RATIOS, TODAY_ITEMS, Ratio
 from .report import Histogram, KpiReport, KpiSnapshot, build_report
 
@@ -31,12 +31,13 @@ __all__ = [
     "AgencyAggregate",
     "AgencyBook",
     "AgencyKey",
-    "DocumentRecord",
-    "DossierRecord",
+    "DocumentState",
+    "DossierState",
     "Emit",
     "Fact",
     "Flow",
     "Histogram",
+    "Intake",
     "KpiConfig",
     "KpiEngine",
     "KpiReport",
@@ -44,7 +45,6 @@ __all__ = [
     "LabelGuard",
     "Outcome",
     "PartitionedKpis",
-    "Pipeline",
     "PipelineStats",
     "Ratio",
     "Tally",

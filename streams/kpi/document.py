@@ -14,11 +14,11 @@ from citypulse.schemas.document import DocumentEventBase
 from .facts import AgencyKey, Awaiting, Delivered, Emit, Sent
 from .outcome import APPLIED, CONFLICT, Outcome
 
-__all__ = ["DocumentRecord", "apply_document_event"]
+__all__ = ["DocumentState", "apply_document_event"]
 
 
 @dataclass(slots=True)
-class DocumentRecord:
+class DocumentState:
     key: AgencyKey
     last_at: float
     event_ids: list[str] = field(default_factory=list)
@@ -37,7 +37,7 @@ class DocumentRecord:
 
 
 def apply_document_event(
-    rec: DocumentRecord,
+    rec: DocumentState,
     event: DocumentEventBase,
     t: float,
     day: str,

@@ -23,11 +23,11 @@ from . import facts as fact
 from .facts import AgencyKey, Emit
 from .outcome import APPLIED, CONFLICT, Outcome
 
-__all__ = ["DossierRecord", "apply_dossier_event"]
+__all__ = ["DossierState", "apply_dossier_event"]
 
 
 @dataclass(slots=True)
-class DossierRecord:
+class DossierState:
     """What is known of one dossier.
 
     ``key`` is the (province, agency) the dossier's facts are counted under: that of its
@@ -68,7 +68,7 @@ class DossierRecord:
 
 
 def apply_dossier_event(
-    rec: DossierRecord,
+    rec: DossierState,
     event: DossierEventBase,
     t: float,
     day: str,
@@ -146,7 +146,7 @@ def apply_dossier_event(
     return APPLIED
 
 
-def _close(rec: DossierRecord, how: str, t: float, emit: Emit) -> None:
+def _close(rec: DossierState, how: str, t: float, emit: Emit) -> None:
     if rec.is_open:
         emit(fact.Opened(rec.key, -1))
         if rec.due_at is not None:

@@ -31,7 +31,7 @@ from .report import KpiReport, build_report
 
 __all__ = ["KpiEngine"]
 
-#: an entity's record (DossierRecord | DocumentRecord)
+#: an entity's record (DossierState | DocumentState)
 _Record = Any
 
 

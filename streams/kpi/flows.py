@@ -16,14 +16,14 @@ from citypulse.schemas import DOCUMENT_TOPIC, DOSSIER_TOPIC, INPUT_TOPICS, Event
 from citypulse.schemas.document import DocumentEventBase
 from citypulse.schemas.dossier import DossierEventBase
 
-from .document import DocumentRecord, apply_document_event
-from .dossier import DossierRecord, apply_dossier_event
+from .document import DocumentState, apply_document_event
+from .dossier import DossierState, apply_dossier_event
 from .facts import AgencyKey, Emit
 from .outcome import Outcome
 
 __all__ = ["DOCUMENTS", "DOSSIERS", "FLOWS", "Flow", "flow_of", "flow_of_topic"]
 
-R = TypeVar("R", DossierRecord, DocumentRecord)
+R = TypeVar("R", DossierState, DocumentState)
 E = TypeVar("E", DossierEventBase, DocumentEventBase)
 
 
@@ -41,14 +41,14 @@ class Flow(Generic[R, E]):
         return value
 
 
-DOSSIERS: Final[Flow[DossierRecord, DossierEventBase]] = Flow(
-    "dossier", INPUT_TOPICS[DOSSIER_TOPIC], DossierEventBase, DossierRecord, apply_dossier_event
+DOSSIERS: Final[Flow[DossierState, DossierEventBase]] = Flow(
+    "dossier", INPUT_TOPICS[DOSSIER_TOPIC], DossierEventBase, DossierState, apply_dossier_event
 )
-DOCUMENTS: Final[Flow[DocumentRecord, DocumentEventBase]] = Flow(
+DOCUMENTS: Final[Flow[DocumentState, DocumentEventBase]] = Flow(
     "document",
     INPUT_TOPICS[DOCUMENT_TOPIC],
     DocumentEventBase,
-    DocumentRecord,
+    DocumentState,
     apply_document_event,
 )
 FLOWS: Final[tuple[Flow[Any, Any], ...]] = (DOSSIERS, DOCUMENTS)

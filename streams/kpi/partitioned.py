@@ -15,9 +15,9 @@ from .agency import AgencyBook
 from .config import KpiConfig
 from .engine import KpiEngine
 from .facts import Fact
+from .intake import Intake, PipelineStats
 from .labels import LabelGuard
 from .outcome import Outcome
-from .pipeline import Pipeline, PipelineStats
 from .report import KpiReport, build_report
 
 __all__ = ["PartitionedKpis"]
@@ -26,27 +26,27 @@ __all__ = ["PartitionedKpis"]
 class PartitionedKpis:
     def __init__(self, config: KpiConfig) -> None:
         self.config = config
-        self.pipelines: dict[str, Pipeline] = {}
+        self.intakes: dict[str, Intake] = {}
         self.labels = LabelGuard(config.known_agencies, config.max_agencies)  # one per worker
         self.book = AgencyBook(config, KpiEngine(config).days)
 
     def feed(self, topic: str, partition: int, raw: bytes) -> Outcome | DecodeError:
         """Fold one message of input ``partition`` of contract ``topic``."""
         stream = f"{topic}:{partition}"
-        pipeline = self.pipelines.get(stream)
-        if pipeline is None:
+        intake = self.intakes.get(stream)
+        if intake is None:
 
             def emit(fact: Fact) -> None:
                 self.book.apply(fact, stream)
 
             engine = KpiEngine(self.config, emit=emit, labels=self.labels)
-            pipeline = self.pipelines[stream] = Pipeline(engine)
-        return pipeline.feed(topic, raw)
+            intake = self.intakes[stream] = Intake(engine)
+        return intake.feed(topic, raw)
 
     def stats(self) -> PipelineStats:
         """The pipeline-health counts summed over the partitions."""
         total = PipelineStats()
-        for p in self.pipelines.values():
+        for p in self.intakes.values():
             for name in ("events", "invalid", "duplicate", "late", "conflict"):
                 getattr(total, name).update(getattr(p.stats, name))
         return total
@@ -54,7 +54,7 @@ class PartitionedKpis:
     def report(self) -> KpiReport:
         stream_times = {
             s: p.engine.stream_time
-            for s, p in self.pipelines.items()
+            for s, p in self.intakes.items()
             if p.engine.stream_time is not None
         }
         if not stream_times:

@@ -30,7 +30,7 @@ from typing import Any
 
 import pydantic_core
 
-from citypulse.streams.kpi import AgencyAggregate, AgencyKey, DocumentRecord, DossierRecord
+from citypulse.streams.kpi import AgencyAggregate, AgencyKey, DocumentState, DossierState
 
 __all__ = [
     "CHECKPOINT_PREFIX",
@@ -123,7 +123,7 @@ def source_name(topic: str, partition: int) -> str:
 @dataclass(slots=True)
 class EntityRow:
     partition: int
-    record: DossierRecord | DocumentRecord
+    record: DossierState | DocumentState
     #: event_id -> [source offset, its facts as encoded (kpi/facts.py)]
     facts: dict[str, list[Any]] = field(default_factory=dict)
 
@@ -131,7 +131,7 @@ class EntityRow:
         return dumps({"p": self.partition, "r": _fields(self.record), "f": self.facts})
 
     @classmethod
-    def decode(cls, raw: bytes, record: type[DossierRecord | DocumentRecord]) -> EntityRow:
+    def decode(cls, raw: bytes, record: type[DossierState | DocumentState]) -> EntityRow:
         data = loads(raw)
         fields = data["r"]
         return cls(data["p"], record(**{**fields, "key": tuple(fields["key"])}), data["f"])

@@ -15,7 +15,7 @@ import pytest
 from citypulse.schemas import load_reference
 from tests.support.binaries import need_binary
 from tests.support.compare import expected_for_partitions
-from tests.support.pipeline import CONFIG
+from tests.support.topics_under_test import CONFIG
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIO = ROOT / "scenarios/agency-behind.jsonl.gz"

@@ -31,8 +31,8 @@ from tests.support.alertmanager import AlertmanagerProcess, Notification, Webhoo
 from tests.support.binaries import need_binary
 from tests.support.compare import expected_for_partitions
 from tests.support.events import dossier
-from tests.support.pipeline import CONFIG, PARTITIONS
 from tests.support.prometheus import AlertTiming, PrometheusProcess
+from tests.support.topics_under_test import CONFIG, PARTITIONS
 from tests.support.worker import WorkerProcess
 
 pytestmark = pytest.mark.integration

@@ -19,9 +19,9 @@ from citypulse.producers.profile import Faults, SimulationConfig
 from citypulse.producers.simulator import Simulator
 from citypulse.schemas import load_reference
 from tests.support.binaries import need_binary
-from tests.support.pipeline import expectation, new_setup, publish
 from tests.support.prometheus import PrometheusProcess
 from tests.support.samples import expected_samples
+from tests.support.topics_under_test import expectation, new_setup, publish
 from tests.support.worker import WorkerProcess, eventually_equal
 
 pytestmark = pytest.mark.integration

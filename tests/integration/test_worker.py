@@ -10,7 +10,8 @@ from citypulse.broker import EmbeddedBroker
 from citypulse.producers.profile import Faults, SimulationConfig
 from citypulse.producers.simulator import Simulator
 from citypulse.schemas import load_reference
-from tests.support.pipeline import (
+from tests.support.samples import kpi_samples
+from tests.support.topics_under_test import (
     Setup,
     expectation,
     expected_kpis,
@@ -18,7 +19,6 @@ from tests.support.pipeline import (
     publish,
     read_topic,
 )
-from tests.support.samples import kpi_samples
 from tests.support.worker import WorkerProcess, eventually_equal, union_of
 
 pytestmark = pytest.mark.integration

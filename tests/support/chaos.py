@@ -29,8 +29,8 @@ from citypulse.producers.publisher import Publisher
 from citypulse.producers.simulator import Simulator
 from citypulse.schemas import DOCUMENT_TOPIC, DOSSIER_TOPIC, load_reference
 
-from .pipeline import expected_kpis, new_setup, read_topic
 from .samples import Samples, differences, parse
+from .topics_under_test import expected_kpis, new_setup, read_topic
 from .worker import WorkerProcess, union_of
 
 __all__ = ["ChaosConfig", "ChaosResult", "Fault", "run_chaos", "schedule"]

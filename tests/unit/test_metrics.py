@@ -8,7 +8,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from citypulse.producers.simulator import Simulator
 from citypulse.schemas import load_reference
 from citypulse.streams.exposition.metrics import AgencyInfoCollector, KpiCollector, pipeline_metrics
-from citypulse.streams.kpi import KpiConfig, KpiEngine, Pipeline
+from citypulse.streams.kpi import Intake, KpiConfig, KpiEngine
 from tests.support.events import document, dossier
 
 CONTRACT_METRICS = {
@@ -113,10 +113,10 @@ def test_promtool_finds_no_problem_in_the_exposition() -> None:
 
     promtool = need_binary("promtool", "apt-get install prometheus")
     reference = load_reference()
-    pipeline = Pipeline(KpiEngine(KpiConfig.from_reference(reference)))
+    intake = Intake(KpiEngine(KpiConfig.from_reference(reference)))
     for m in Simulator(reference).take(5000):
-        pipeline.feed(m.topic, m.value)
-    text = generate_latest(registry_for(pipeline.engine))
+        intake.feed(m.topic, m.value)
+    text = generate_latest(registry_for(intake.engine))
     result = subprocess.run(
         [promtool, "check", "metrics"], input=text, capture_output=True, timeout=60
     )

@@ -9,7 +9,7 @@ import pytest
 from citypulse.producers.profile import Faults, SimulationConfig
 from citypulse.producers.simulator import Simulator
 from citypulse.schemas import DecodeError, Event, decode, load_reference
-from citypulse.streams.kpi import KpiConfig, KpiEngine, Pipeline
+from citypulse.streams.kpi import Intake, KpiConfig, KpiEngine
 from tests.support.compare import first_difference, normalised, oracle_for
 
 REF = load_reference()
@@ -22,15 +22,15 @@ N = 50_000
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_every_kpi_equals_the_oracle_on_50k_events_with_faults(seed: int) -> None:
     messages = Simulator(REF, SimulationConfig(seed=seed, faults=FAULTS)).take(N)
-    pipeline = Pipeline(KpiEngine(CONFIG))
+    intake = Intake(KpiEngine(CONFIG))
     events: list[Event] = []
     for m in messages:
-        pipeline.feed(m.topic, m.value)
+        intake.feed(m.topic, m.value)
         event = decode(m.topic, m.value)
         if not isinstance(event, DecodeError):
             events.append(event)
 
-    engine_kpis = normalised(pipeline.engine.report().to_dict())
+    engine_kpis = normalised(intake.engine.report().to_dict())
     oracle_kpis = oracle_for(events, CONFIG)
     assert first_difference(engine_kpis, oracle_kpis) is None, first_difference(
         engine_kpis, oracle_kpis
@@ -39,7 +39,7 @@ def test_every_kpi_equals_the_oracle_on_50k_events_with_faults(seed: int) -> Non
 
     # every injected fault was seen for what it is
     faults = Counter(m.fault for m in messages)
-    stats = pipeline.stats
+    stats = intake.stats
     assert sum(stats.duplicate.values()) == faults["duplicate"] > 0
     assert sum(stats.late.values()) == faults["late"] > 0
     for reason in ("invalid_json", "invalid_schema", "unknown_event_type"):

@@ -15,7 +15,7 @@ from citypulse.producers.profile import Faults, Profile, SimulationConfig
 from citypulse.producers.simulator import Simulator
 from citypulse.schemas import DOSSIER_TOPIC, DecodeError, DossierSubmitted, decode, load_reference
 from citypulse.schemas.document import DocumentEventBase
-from citypulse.streams.kpi import KpiConfig, KpiEngine, KpiReport, Pipeline
+from citypulse.streams.kpi import Intake, KpiConfig, KpiEngine, KpiReport
 
 REF = load_reference()
 START = SimulationConfig().start
@@ -30,10 +30,10 @@ def week() -> list[Message]:
 
 @pytest.fixture(scope="module")
 def week_report(week: list[Message]) -> KpiReport:
-    pipeline = Pipeline(KpiEngine(KpiConfig.from_reference(REF)))
+    intake = Intake(KpiEngine(KpiConfig.from_reference(REF)))
     for m in week:
-        pipeline.feed(m.topic, m.value)
-    return pipeline.engine.report()
+        intake.feed(m.topic, m.value)
+    return intake.engine.report()
 
 
 def submissions(messages: list[Message]) -> list[DossierSubmitted]:
@@ -124,10 +124,10 @@ def test_the_portal_takes_submissions_at_night_and_at_weekends(week: list[Messag
 def test_a_degraded_agency_falls_behind_on_its_deadlines() -> None:
     def on_time(overrides: dict[str, float]) -> float:
         engine = KpiEngine(KpiConfig.from_reference(REF))
-        pipeline = Pipeline(engine)
+        intake = Intake(engine)
         config = SimulationConfig(seed=5, agency_late_share=overrides)
         for m in Simulator(REF, config).messages(until=START + timedelta(days=14)):
-            pipeline.feed(m.topic, m.value)
+            intake.feed(m.topic, m.value)
         rate = engine.report().agencies[("TTH", "SGTVT")].rates["on_time_resolution"]
         assert rate is not None
         return rate
@@ -150,7 +150,7 @@ def test_faults_are_injected_at_their_rates_and_keep_their_promises() -> None:
     assert counts["disorder"] == pytest.approx(0.05 * clean, rel=0.2)
     assert counts["duplicate"] == pytest.approx(0.02 * clean, rel=0.2)
     assert counts["late"] == pytest.approx(0.01 * clean, rel=0.3)
-    pipeline = Pipeline(KpiEngine(KpiConfig.from_reference(REF)))
+    intake = Intake(KpiEngine(KpiConfig.from_reference(REF)))
     expected = {
         None: "applied",
         "pii": "applied",
@@ -159,7 +159,7 @@ def test_faults_are_injected_at_their_rates_and_keep_their_promises() -> None:
         "late": "late",
     }
     for m in messages:
-        result = pipeline.feed(m.topic, m.value)
+        result = intake.feed(m.topic, m.value)
         got = result.reason if isinstance(result, DecodeError) else result
         assert got == expected.get(m.fault, m.fault), (m.fault, got)
 

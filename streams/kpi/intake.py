@@ -18,7 +18,7 @@ from citypulse.schemas import DecodeError, Event, decode
 from .engine import KpiEngine
 from .outcome import APPLIED, Outcome
 
-__all__ = ["Pipeline", "PipelineStats", "Tally", "read"]
+__all__ = ["Intake", "PipelineStats", "Tally", "read"]
 
 
 class Tally(Protocol):
@@ -72,7 +72,7 @@ class _StatsTally:
         counter[self.topic] += 1
 
 
-class Pipeline:
+class Intake:
     """Decode each message of an input topic and fold it into an engine."""
 
     def __init__(self, engine: KpiEngine) -> None:
