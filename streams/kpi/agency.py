@@ -35,6 +35,13 @@ from .ratios import TODAY_ITEMS
 __all__ = ["AgencyAggregate", "AgencyBook", "zero_today"]
 
 
+#: counter family -> its today counters: (item, label predicate)
+_TODAY_BY_FAMILY = {
+    family: tuple((c.item, c.matches) for c in TODAY_ITEMS if c.family == family)
+    for family in {c.family for c in TODAY_ITEMS}
+}
+
+
 def zero_today() -> dict[str, int]:
     return {c.item: 0 for c in TODAY_ITEMS}
 
@@ -87,9 +94,9 @@ class AgencyAggregate:
         counts[label] = counts.get(label, 0) + 1
         today = self._today(day)
         if today is not None:
-            for c in TODAY_ITEMS:
-                if c.family == family and c.matches(label):
-                    today[c.item] += 1
+            for item, matches in _TODAY_BY_FAMILY[family]:
+                if matches(label):
+                    today[item] += 1
 
     def count_resolution(self, day: str, outcome: str, on_time: bool) -> None:
         self.count("resolved", f"{outcome}/{'on_time' if on_time else 'late'}", day)

@@ -5,17 +5,19 @@ they can live in different places: in one engine the facts go straight to its
 :class:`~.agency.AgencyBook`; in a worker, they are recorded with the entity, sent to the
 single owner of the agency and applied there (CONTRACT §5, "any number of workers").
 
-One frozen dataclass per fact; :func:`encode_fact` and :func:`decode_fact` are their only
-wire format, ``[name, [province, agency], *fields]`` (JSON-ready), as stored in entity rows
-and sent in facts messages.
+One immutable record type per fact; :func:`encode_fact` and :func:`decode_fact` are their
+only wire format, ``[name, [province, agency], *fields]`` (JSON-ready), as stored in entity
+rows and sent in facts messages. The types are named tuples rather than frozen dataclasses:
+a reducer emits one or two facts per event, and a frozen dataclass costs three times as much
+to build. (Being tuples, two facts of different types with equal fields compare equal: compare
+their types too where that matters.)
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any, Final, get_args
+from typing import Any, Final, NamedTuple, get_args
 
 __all__ = [
     "AgencyKey",
@@ -44,8 +46,7 @@ __all__ = [
 AgencyKey = tuple[str, str]
 
 
-@dataclass(frozen=True, slots=True)
-class Received:
+class Received(NamedTuple):
     """A dossier was submitted."""
 
     key: AgencyKey
@@ -54,32 +55,28 @@ class Received:
     service_level: str
 
 
-@dataclass(frozen=True, slots=True)
-class Opened:
+class Opened(NamedTuple):
     """The number of open dossiers changed by ``delta``."""
 
     key: AgencyKey
     delta: int
 
 
-@dataclass(frozen=True, slots=True)
-class DueAdded:
+class DueAdded(NamedTuple):
     """An open dossier has deadline ``due_at`` (it counts for overdue / due soon)."""
 
     key: AgencyKey
     due_at: float
 
 
-@dataclass(frozen=True, slots=True)
-class DueRemoved:
+class DueRemoved(NamedTuple):
     """An open dossier with deadline ``due_at`` was closed."""
 
     key: AgencyKey
     due_at: float
 
 
-@dataclass(frozen=True, slots=True)
-class Resolved:
+class Resolved(NamedTuple):
     """A dossier was resolved; ``on_time`` is None while its acceptance is not known."""
 
     key: AgencyKey
@@ -90,8 +87,7 @@ class Resolved:
     on_time: bool | None
 
 
-@dataclass(frozen=True, slots=True)
-class ResolutionSettled:
+class ResolutionSettled(NamedTuple):
     """The acceptance of a pending resolution arrived (in time): it is on time or late."""
 
     key: AgencyKey
@@ -99,23 +95,20 @@ class ResolutionSettled:
     on_time: bool
 
 
-@dataclass(frozen=True, slots=True)
-class Processed:
+class Processed(NamedTuple):
     """A dossier's processing time (resolved - submitted) is known."""
 
     key: AgencyKey
     seconds: float
 
 
-@dataclass(frozen=True, slots=True)
-class Withdrawn:
+class Withdrawn(NamedTuple):
     """An open or not yet submitted dossier was withdrawn."""
 
     key: AgencyKey
 
 
-@dataclass(frozen=True, slots=True)
-class ResultReturned:
+class ResultReturned(NamedTuple):
     """A dossier's result was returned."""
 
     key: AgencyKey
@@ -123,8 +116,7 @@ class ResultReturned:
     delivery: str
 
 
-@dataclass(frozen=True, slots=True)
-class Rated:
+class Rated(NamedTuple):
     """A dossier was rated."""
 
     key: AgencyKey
@@ -132,8 +124,7 @@ class Rated:
     satisfied: bool
 
 
-@dataclass(frozen=True, slots=True)
-class Sent:
+class Sent(NamedTuple):
     """A document was sent."""
 
     key: AgencyKey
@@ -142,16 +133,14 @@ class Sent:
     signed: bool
 
 
-@dataclass(frozen=True, slots=True)
-class Awaiting:
+class Awaiting(NamedTuple):
     """A document sent at ``sent_at`` is not known to be received (undelivered candidate)."""
 
     key: AgencyKey
     sent_at: float
 
 
-@dataclass(frozen=True, slots=True)
-class Delivered:
+class Delivered(NamedTuple):
     """A document's delivery time is known; ``awaited``: it had been reported awaiting."""
 
     key: AgencyKey
@@ -174,13 +163,12 @@ def _wire_name(kind: type) -> str:
 
 
 _BY_NAME: Final[dict[str, type[Fact]]] = {_wire_name(k): k for k in get_args(Fact)}
-_NAME_OF: Final[dict[type, str]] = {k: n for n, k in _BY_NAME.items()}
+_NAME_OF: Final[dict[type, str]] = {kind: name for name, kind in _BY_NAME.items()}
 
 
 def encode_fact(fact: Fact) -> list[Any]:
-    """``[name, [province, agency], *fields]``, in the dataclass's field order."""
-    fields = fact.__match_args__
-    return [_NAME_OF[type(fact)], list(fact.key), *(getattr(fact, f) for f in fields[1:])]
+    """``[name, [province, agency], *fields]``, in the fact's field order."""
+    return [_NAME_OF[type(fact)], [*fact[0]], *fact[1:]]
 
 
 def decode_fact(data: Sequence[Any]) -> Fact:
