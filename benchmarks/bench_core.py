@@ -1,4 +1,4 @@
-"""Benchmark of the pure core: schema decoding and the KPI engine (figures printed, no asserts).
+"""Benchmark of the pure core and the worker's stages, in process (figures printed, no asserts).
 
     .venv/bin/python benchmarks/bench_core.py [--events 100000] [--rounds 5]
 
@@ -6,6 +6,11 @@ Decoding is measured against the baseline ``json.loads`` of the same bytes, in t
 each figure is the median of ``--rounds`` runs on one core. (``json.loads`` then
 ``validate_python`` is not an option at all: in Python mode the strict models reject the
 ISO 8601 strings that JSON mode parses, so bytes go straight into the models.)
+
+The last row runs the worker's two stages (streams/stages/) on the same messages, in batches
+of 500, with no broker and no Faust: rows, facts and watermarks are encoded and the facts
+applied by the agency stage, as in the worker. It is the ceiling of what a worker on one
+core could reach whatever Faust and the broker cost.
 """
 
 from __future__ import annotations
@@ -15,12 +20,20 @@ import json
 import platform
 import statistics
 import time
+import zlib
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 
+from citypulse.producers.faults import Message
 from citypulse.producers.profile import SimulationConfig
 from citypulse.producers.simulator import Simulator
 from citypulse.schemas import INPUT_TOPICS, DecodeError, Event, decode, load_reference
 from citypulse.streams.kpi import Intake, KpiConfig, KpiEngine
+from citypulse.streams.stages.agency import AgencyStage, FactsMessage
+from citypulse.streams.stages.entity import EntityStage, InputMessage, Outputs
+
+PARTITIONS = 4
+BATCH = 500
 
 
 def rate(n: int, run: Callable[[], object], rounds: int) -> float:
@@ -31,6 +44,47 @@ def rate(n: int, run: Callable[[], object], rounds: int) -> float:
         run()
         times.append(time.perf_counter() - started)
     return n / statistics.median(times)
+
+
+def stages(config: KpiConfig, messages: Sequence[Message]) -> None:
+    """Both stages over ``messages``: input batches of BATCH per topic, each batch's facts
+    and watermarks applied by the agency stage before the next (every phase of a batch runs,
+    its output kept in memory)."""
+    facts: list[tuple[str | None, bytes]] = []
+
+    def send_facts(agency: str, value: bytes) -> None:
+        facts.append((agency, value))
+
+    def send_watermark(value: bytes) -> None:
+        facts.append((None, value))
+
+    out = Outputs(lambda *a: None, send_facts, send_watermark, lambda *a: None)
+    entity = {}
+    for topic in INPUT_TOPICS:
+        entity[topic] = EntityStage(topic, topic, config, {}, out)
+        entity[topic].adopt(dict.fromkeys(range(PARTITIONS)))
+    agency = AgencyStage(config, {}, lambda *a: None)
+    for p in range(PARTITIONS):
+        agency.load(p)
+    offsets: dict[tuple[str, int], int] = defaultdict(int)
+    facts_offsets: dict[int, int] = defaultdict(int)
+    batches: dict[str, list[InputMessage]] = defaultdict(list)
+    for m in messages:
+        p = zlib.crc32(m.key or b"") % PARTITIONS
+        batches[m.topic].append(InputMessage(p, offsets[(m.topic, p)], m.key, m.value))
+        offsets[(m.topic, p)] += 1
+        if len(batches[m.topic]) < BATCH:
+            continue
+        for phase in entity[m.topic].phases(batches.pop(m.topic)):
+            phase()
+        batch: list[FactsMessage] = []
+        for name, value in facts:
+            fp = 0 if name is None else zlib.crc32(name.encode()) % PARTITIONS
+            batch.append((fp, facts_offsets[fp], None if name is None else name.encode(), value))
+            facts_offsets[fp] += 1
+        facts.clear()
+        for phase in agency.phases(batch):
+            phase()
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -67,7 +121,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                 engine.report()
         engine.report()
 
-    def pipeline() -> None:
+    def intake() -> None:
         p = Intake(KpiEngine(config))
         for m in messages:
             p.feed(m.topic, m.value)
@@ -86,7 +140,11 @@ def main(argv: Sequence[str] | None = None) -> None:
             "engine: fold + read KPIs (decoded events)",
             rate(len(events), fold_and_read, args.rounds),
         ),
-        ("pipeline: decode + fold (bytes in)", rate(n, pipeline, args.rounds)),
+        ("intake: decode + fold (bytes in)", rate(n, intake, args.rounds)),
+        (
+            "worker's stages: entity + agency, no broker",
+            rate(n, lambda: stages(config, messages), args.rounds),
+        ),
     ]
     width = max(len(name) for name, _ in rows)
     print(f"{'':{width}}   events/s   vs json.loads")
