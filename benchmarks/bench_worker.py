@@ -1,6 +1,7 @@
 """Benchmark of the worker on the embedded broker (figures printed, no asserts).
 
     .venv/bin/python benchmarks/bench_worker.py [--events 100000] [--rate 2000] [--seconds 20]
+        [--year-events 3000000]
 
 One run, one embedded Tansu broker, 4 partitions per input topic, simulated events with the
 usual faults (duplicates, disorder, late, malformed, personal data):
@@ -9,12 +10,17 @@ usual faults (duplicates, disorder, late, malformed, personal data):
 2. **bare Faust**: an agent that only iterates the same topics (benchmarks/bare_faust.py),
    on stock Faust (the baseline) and on the worker's transport (streams/faust_adapter/transport.py);
 3. **citypulse worker**: everything (decode, engine, tables, facts, agency stage, metrics),
-   timed from its first event to the moment ``/metrics`` shows every KPI complete;
+   timed from its first event to the moment ``/metrics`` shows every KPI complete; one
+   worker, then two workers of one group (their ``/metrics`` summed);
 4. **latency** at a steady ``--rate``: for each dossier submission and document sending,
-   the time from ``send()`` to the first scrape of ``/metrics`` (every 20 ms) that counts it.
+   the time from ``send()`` to the first scrape of ``/metrics`` (every 20 ms) that counts it;
+5. **a province-year**: ``citypulse simulate --to`` a recording of ``--year-events`` events
+   (a province-year is about 3 million), ``citypulse verify`` it, then ``citypulse replay``
+   it into fresh topics read by two workers: the time from the start of the replay until the
+   workers' ``/metrics`` count what ``verify`` says (``--year-events 0`` leaves it out).
 
 Throughputs are timed from each consumer's first event (group join and recovery excluded).
-2 and 3 run ``--repeat`` times in turn (each with a new consumer group) and their medians
+1 to 3 run ``--repeat`` times in turn (each with a new consumer group) and their medians
 are printed with every run's figure, so that ratios compare runs made side by side.
 """
 
@@ -28,9 +34,10 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from citypulse.broker import EmbeddedBroker, free_port
@@ -133,14 +140,16 @@ def bare_faust(url: str, n: int, citypulse_transport: bool = False) -> float:
 
 
 def start_worker(
-    url: str, port: int, log: Path, app_id: str = "bench-worker"
+    url: str, port: int, log: Path, app_id: str = "bench-worker", prefix: str = "bench."
 ) -> subprocess.Popen[bytes]:
+    """A worker reading ``prefix``-named topics (the bench's own names for "bench.")."""
+    topics = TOPICS if prefix == "bench." else {t: prefix + t for t in TOPICS}
     env = {
         **os.environ,
         "CITYPULSE_BROKER": url,
-        "CITYPULSE_DOSSIER_TOPIC": TOPICS[DOSSIER_TOPIC],
-        "CITYPULSE_DOCUMENT_TOPIC": TOPICS[DOCUMENT_TOPIC],
-        "CITYPULSE_DEAD_LETTER_TOPIC": "bench.dead-letter",
+        "CITYPULSE_DOSSIER_TOPIC": topics[DOSSIER_TOPIC],
+        "CITYPULSE_DOCUMENT_TOPIC": topics[DOCUMENT_TOPIC],
+        "CITYPULSE_DEAD_LETTER_TOPIC": f"{prefix}dead-letter",
         "CITYPULSE_APP_ID": app_id,
         "CITYPULSE_PARTITIONS": str(PARTITIONS),
         "CITYPULSE_LOG_LEVEL": "WARNING",
@@ -167,25 +176,95 @@ def events_seen(text: str) -> float:
     return sum(v for (name, _), v in parse(text).items() if name in names)
 
 
+def summed(ports: Sequence[int], count: Callable[[str], float]) -> float | None:
+    """``count`` of each worker's /metrics, summed; None while one does not answer."""
+    total = 0.0
+    for port in ports:
+        text = metrics(port)
+        if text is None:
+            return None
+        total += count(text)
+    return total
+
+
 def worker_throughput(
-    port: int, n: int, expected: float, timeout: float = 600
+    ports: Sequence[int], n: int, expected: float, timeout: float = 600
 ) -> tuple[float, float]:
     """From the first event seen to the scrape where every counted KPI is there; and to the
-    scrape where the entity stage had read every event."""
+    scrape where the entity stages had read every event (the workers' figures summed)."""
     deadline = time.monotonic() + timeout
     started = read_all = 0.0
     while time.monotonic() < deadline:
-        text = metrics(port)
+        seen = summed(ports, events_seen)
         now = time.perf_counter()
-        if text is not None:
-            if not started and events_seen(text) > 0:
+        if seen is not None:
+            if not started and seen > 0:
                 started = now
-            if started and not read_all and events_seen(text) >= n:
+            if started and not read_all and seen >= n:
                 read_all = now
-            if read_all and counted_on_metrics(text) >= expected:
+            if read_all and (summed(ports, counted_on_metrics) or 0) >= expected:
                 return n / (now - started), n / (read_all - started)
         time.sleep(0.5)  # a scrape costs the worker tens of ms: do not slow it down
-    raise TimeoutError("the worker did not complete in time")
+    raise TimeoutError("the workers did not complete in time")
+
+
+def run_workers(
+    url: str, count: int, app_id: str, log_dir: Path, prefix: str = "bench."
+) -> tuple[list[subprocess.Popen[bytes]], list[int], Path]:
+    ports = [free_port() for _ in range(count)]
+    log = log_dir / f"citypulse-bench-{app_id}.log"
+    return [start_worker(url, port, log, app_id, prefix) for port in ports], ports, log
+
+
+def stop(workers: Sequence[subprocess.Popen[bytes]]) -> None:
+    for worker in workers:
+        worker.send_signal(2)
+    for worker in workers:
+        worker.wait(30)
+
+
+def citypulse(*argv: str, env: dict[str, str] | None = None) -> str:
+    result = subprocess.run(
+        [sys.executable, "-m", "citypulse", *argv],
+        capture_output=True,
+        check=True,
+        env={**os.environ, **(env or {})},
+        timeout=3600,
+    )
+    return result.stdout.decode()
+
+
+def province_year(url: str, events: int, seed: int, log_dir: Path) -> tuple[float, float, float]:
+    """Seconds to simulate the recording, to replay it, and from the start of the replay until
+    two workers count what ``verify`` says the recording holds."""
+    prefix = "year."
+    with tempfile.TemporaryDirectory() as tmp:
+        recording = Path(tmp) / "year.jsonl.gz"
+        began = time.perf_counter()
+        citypulse("simulate", "--to", str(recording), "--events", str(events), "--seed", str(seed))
+        simulated = time.perf_counter() - began
+        expected = counted_on_metrics(citypulse("verify", str(recording), "--format", "prometheus"))
+        ensure_topics(
+            [url.removeprefix("kafka://")],
+            [*(prefix + t for t in TOPICS), f"{prefix}dead-letter"],
+            PARTITIONS,
+        )
+        workers, ports, _ = run_workers(url, 2, "bench-year", log_dir, prefix)
+        try:
+            while summed(ports, lambda text: 1.0) is None:
+                time.sleep(0.5)
+            began = time.perf_counter()
+            citypulse(
+                "replay", str(recording), "--topic-prefix", prefix, env={"CITYPULSE_BROKER": url}
+            )
+            replayed = time.perf_counter() - began
+            while (summed(ports, counted_on_metrics) or 0) < expected:
+                if time.perf_counter() - began > 3600:
+                    raise TimeoutError("the province-year was not caught up in an hour")
+                time.sleep(1)
+            return simulated, replayed, time.perf_counter() - began
+        finally:
+            stop(workers)
 
 
 def latency(
@@ -251,6 +330,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--repeat", type=int, default=3, help="runs of each throughput")
+    parser.add_argument(
+        "--year-events", type=int, default=3_000_000, help="the province-year (0: leave it out)"
+    )
     args = parser.parse_args(argv)
 
     reference = load_reference()
@@ -259,42 +341,55 @@ def main(argv: Sequence[str] | None = None) -> None:
     simulation = SimulationConfig(seed=args.seed, faults=FAULTS)
     messages = Simulator(reference, simulation).take(args.events + extra)
     first, second = messages[: args.events], messages[args.events :]
+    log_dir = Path(os.environ.get("TMPDIR", "/tmp"))
 
     with EmbeddedBroker() as broker:
         ensure_topics([broker.bootstrap], [*TOPICS.values(), "bench.dead-letter"], PARTITIONS)
         produce_rate = publish(broker.bootstrap, first)
-        raw_rate, records = asyncio.run(raw_aiokafka(broker.bootstrap, len(first)))
         predictor = Predictor(config)
-        expected = sum(predictor.counted(t, p, v) for t, p, v in records)
-        by_value = {(t, v): p for t, p, v in records}
-        mismatched = sum(by_value.get((m.topic, m.value)) not in (None, murmur2_partition(m.key))
-                         for m in first if m.key is not None)  # fmt: skip
-        assert not mismatched, f"{mismatched} messages not where murmur2 puts them"
-
         runs: dict[str, list[float]] = {
+            "raw": [],
             "bare": [],
             "bare+transport": [],
             "worker": [],
             "stage1": [],
+            "2 workers": [],
         }
-        log_dir = Path(os.environ.get("TMPDIR", "/tmp"))
         for run in range(args.repeat):
+            raw_rate, records = asyncio.run(raw_aiokafka(broker.bootstrap, len(first)))
+            runs["raw"].append(raw_rate)
+            if run == 0:
+                expected = sum(predictor.counted(t, p, v) for t, p, v in records)
+                by_value = {(t, v): p for t, p, v in records}
+                mismatched = sum(
+                    by_value.get((m.topic, m.value)) not in (None, murmur2_partition(m.key))
+                    for m in first
+                    if m.key is not None
+                )
+                assert not mismatched, f"{mismatched} messages not where murmur2 puts them"
             runs["bare"].append(bare_faust(broker.url, len(first)))
             runs["bare+transport"].append(bare_faust(broker.url, len(first), True))
-            port = free_port()
-            log = log_dir / f"citypulse-bench-worker-{port}.log"
-            worker = start_worker(broker.url, port, log, f"bench-worker-{run}")
+            workers, ports, log = run_workers(broker.url, 1, f"bench-worker-{run}", log_dir)
             try:
-                worker_rate, stage1_rate = worker_throughput(port, len(first), expected)
+                worker_rate, stage1_rate = worker_throughput(ports, len(first), expected)
                 runs["worker"].append(worker_rate)
                 runs["stage1"].append(stage1_rate)
                 if run == args.repeat - 1:  # the last worker also measures latency
                     latencies, scrape_cost = latency(
-                        broker.bootstrap, port, second, predictor, expected, args.rate
+                        broker.bootstrap, ports[0], second, predictor, expected, args.rate
                     )
             finally:
-                worker.send_signal(2)
-                worker.wait(30)
+                stop(workers)
+            pair, ports, _ = run_workers(broker.url, 2, f"bench-workers-{run}", log_dir)
+            try:
+                runs["2 workers"].append(worker_throughput(ports, len(first), expected)[0])
+            finally:
+                stop(pair)
+        year = (
+            province_year(broker.url, args.year_events, args.seed, log_dir)
+            if args.year_events
+            else None
+        )
 
     median = {k: statistics.median(v) for k, v in runs.items()}
     base = median["bare"]
@@ -307,8 +402,8 @@ def main(argv: Sequence[str] | None = None) -> None:
           f"({args.seed=}), Python {sys.version.split()[0]}, {os.cpu_count()} CPUs; "
           f"throughputs: median of {args.repeat} runs [each run]")  # fmt: skip
     print(f"  kafka-python producer          {produce_rate:8,.0f} events/s")
-    print(f"  raw aiokafka read + parse      {raw_rate:8,.0f} events/s")
-    row("bare Faust agent", "bare", "(baseline)")
+    row("raw aiokafka read + parse", "raw", "(the reference of the goal)")
+    row("bare Faust agent", "bare", f"= {base / median['raw']:.2f} of raw aiokafka")
     row(
         "bare Faust, worker's transport",
         "bare+transport",
@@ -317,13 +412,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     row(
         "citypulse worker, all work",
         "worker",
-        f"= {median['worker'] / base:.0%} of bare Faust, "
-        f"{median['worker'] / median['bare+transport']:.0%} of it on the same transport",
+        f"= {median['worker'] / median['raw']:.2f} of raw aiokafka, "
+        f"{median['worker'] / base:.0%} of bare Faust",
     )
     row(
         "  of which the entity stage",
         "stage1",
-        f"= {median['stage1'] / base:.0%} (all read; KPIs not yet all on /metrics)",
+        f"= {median['stage1'] / base:.0%} of bare Faust (all read; KPIs not yet all shown)",
+    )
+    row(
+        "two citypulse workers",
+        "2 workers",
+        f"= {median['2 workers'] / median['worker']:.2f} x one worker",
     )
     print(
         f"  produce -> /metrics at {args.rate:,.0f}/s over {args.seconds:.0f} s: "
@@ -332,6 +432,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         f"({len(latencies)} counted events; a scrape takes {scrape_cost * 1000:.0f} ms, "
         f"every 20 ms)"
     )
+    if year is not None:
+        simulated, replayed, caught_up = year
+        print(
+            f"  province-year, {args.year_events:,} events, 2 workers: caught up "
+            f"{caught_up:,.0f} s after the replay began ({args.year_events / caught_up:,.0f} "
+            f"events/s; the replay itself {replayed:,.0f} s, the simulation {simulated:,.0f} s)"
+        )
     print(f"  worker log: {log}")
 
 
