@@ -1,10 +1,10 @@
 """Everything citypulse does with Faust's internals, in one place, for the Faust version it was
 written for (:data:`FAUST_VERSION`: another major or minor version refuses to import, another
-patch version is logged). Faust's aiokafka transport with five changes: true changelog ends,
+patch version is logged). Faust's aiokafka transport with six changes: true changelog ends,
 changelog ranges read again, a shorter fetch wait, a cheaper dispatch, a group that the embedded
-broker wedges on a departed leader broken (group_wedge.py); and the few private
-attributes the worker reads (:func:`producer_of`, :func:`last_read_offsets`,
-:func:`recovered_ends`).
+broker wedges on a departed leader broken (group_wedge.py), seeks made in the consumer's thread
+(``_Consumer._seek``); and the few private attributes the worker reads (:func:`producer_of`,
+:func:`last_read_offsets`, :func:`recovered_ends`).
 
 **True changelog ends.** Table recovery reads each changelog partition up to the highwater
 that Faust asks the broker for (ListOffsets). The embedded broker answers with the first
@@ -344,6 +344,16 @@ class _Consumer(driver.Consumer):
         already handled. A chaos run lost 441 events that way."""
         self._buffered_partitions.difference_update(revoked)
         await super().on_partitions_revoked(revoked)
+
+    async def _seek(self, partition: Any, offset: int) -> None:
+        """aiokafka's seek, run in the consumer's thread like every other call Faust makes to
+        aiokafka. Faust calls it from the app's event loop, and aiokafka's seek deletes the
+        partition's fetched records: when the consumer's thread was inside
+        ``fetched_records`` at that moment, its own delete of them raised ``KeyError``, which
+        crashed Faust's fetcher and stopped the worker (seen twice in one chaos run, while the
+        sequence guard sought partitions back under load)."""
+        thread = self._thread
+        await thread.call_thread(thread._ensure_consumer().seek, partition, offset)
 
     async def perform_seek(self) -> None:
         """Faust's seek to the committed offsets, then each adopted partition to where the

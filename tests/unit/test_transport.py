@@ -157,3 +157,27 @@ def test_the_faust_internals_are_checked_against_the_faust_the_project_pins() ->
     pins = [d for d in pyproject["project"]["dependencies"] if d.startswith("faust-streaming")]
     assert [re.sub(r"^faust-streaming==", "", p) for p in pins] == [FAUST_VERSION]
     assert faust.__version__ == FAUST_VERSION  # what the suite runs is what was checked
+
+
+def test_a_seek_runs_in_the_consumers_thread() -> None:
+    """aiokafka's seek deletes the partition's fetched records; made from the app's loop while
+    the consumer's thread was reading them, it crashed Faust's fetcher (KeyError)."""
+    from citypulse.streams.faust_adapter.transport import _Consumer
+
+    calls: list[tuple[object, ...]] = []
+
+    class Reader:
+        def seek(self, partition: object, offset: int) -> None:
+            raise AssertionError("called from the app's loop, not through the thread")
+
+    class Thread:
+        def _ensure_consumer(self) -> Reader:
+            return Reader()
+
+        async def call_thread(self, fun: object, *args: object) -> None:
+            calls.append((getattr(fun, "__name__", fun), *args))
+
+    consumer = object.__new__(_Consumer)
+    consumer._thread = Thread()  # type: ignore[assignment]
+    asyncio.run(consumer._seek("tp", 42))
+    assert calls == [("seek", "tp", 42)]
