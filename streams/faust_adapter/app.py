@@ -1,4 +1,4 @@
-"""The Faust app: two stages on Kafka (see entity_stage.py and agency_stage.py).
+"""The Faust app: two stages on Kafka (see stages/entity.py and stages/agency.py).
 
 Built by :func:`create_worker` from explicit parts (no module globals), so that tests and
 the CLI compose it the same way. Messages are consumed as raw bytes and validated by the

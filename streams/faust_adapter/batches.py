@@ -10,7 +10,7 @@ batch. :meth:`RecordBatches.send` returns once the broker has acknowledged all o
 Order: records of one topic partition go out in the order they were added, and everything
 added before a :meth:`~RecordBatches.send` is acknowledged before anything added after it
 is sent, so a record sent alone is also alone in its record batch (what the embedded
-broker needs of a changelog's newest record, BROKER-NOTES #1; see entity_stage.py).
+broker needs of a changelog's newest record, BROKER-NOTES #1; see stages/entity.py).
 """
 
 from __future__ import annotations
