@@ -9,6 +9,8 @@ from typing import Any, Protocol
 from citypulse.connection_check import check_connection
 from citypulse.settings import Settings
 
+from . import COMMANDS
+
 __all__ = [
     "SETTINGS_HELP",
     "NoBroker",
@@ -36,8 +38,6 @@ def add_command(
 ) -> argparse.ArgumentParser:
     """A subcommand's parser: its help (from the commands' table), its description, then the
     settings it reads."""
-    from . import COMMANDS
-
     kwargs.setdefault("help", COMMANDS[name])
     if settings_help:
         kwargs.setdefault("epilog", SETTINGS_HELP)
