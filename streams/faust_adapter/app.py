@@ -2,9 +2,15 @@
 
 Built by :func:`create_worker` from explicit parts (no module globals), so that tests and
 the CLI compose it the same way. Messages are consumed as raw bytes and validated by the
-schemas (a faust.Record would crash the agent on bad input); every table row is written
+schemas (a faust.Record would crash the stage on bad input); every table row is written
 with an explicit changelog partition, once per batch, and a stage's output goes out as one
 record batch per partition (batches.py), not as one Faust message per record.
+
+Faust keeps the group membership, the assignments, the tables and their recovery, and the
+offset commits; the stages are not Faust agents. Each fetch's records of a stage's topic are
+handed to the stage as batches (``App.deliver_batches``), and acknowledged once the batch's
+output is delivered: Faust's per-message path (an event, a stream step and an ack each) cost
+more than the stages' own work.
 """
 
 from __future__ import annotations
@@ -39,7 +45,7 @@ from ..stages.sequence_guard import SequenceGuard
 from .batches import RecordBatches
 from .changelog_repair import missing_records, read_missing
 from .lag import ConsumerLag, unread
-from .transport import App, last_fetch_age, producer_of, recovered_ends, resume_at, withhold
+from .transport import App, last_fetch_age, producer_of, recovered_ends, resume_at
 from .versioned_store import VersionedTable
 
 __all__ = ["Worker", "WorkerConfig", "create_worker"]
@@ -57,8 +63,10 @@ class WorkerConfig:
     partitions: int = 4
     replication_factor: int = 1
     app_id: str = "citypulse"
+    #: most input messages per batch of a stage (a fetch's records are split into batches)
     batch_size: int = 1000
-    batch_within: float = 0.1
+    #: batches fetched and waiting for a stage, at most (then the fetch loop waits)
+    batches_queued: int = 4
     #: bytes per record batch the worker sends (Kafka's default message.max.bytes is ~1 MiB)
     max_batch_bytes: int = 512 * 1024
     session_timeout: float = 10.0
@@ -89,25 +97,28 @@ class Worker:
 EXIT_UNDELIVERED = 4
 #: the exit status of a worker that could not read the whole of a changelog it recovers
 EXIT_INCOMPLETE = 5
+#: the exit status of a worker whose stage failed otherwise (a defect: the stages do not
+#: raise on bad input)
+EXIT_STAGE_FAILED = 6
 
 
-async def guarded(batch: Awaitable[None], events: Sequence[Any]) -> None:
-    """Run a batch; if it is cut short, none of its input offsets may be committed.
+def _exit(status: int, message: str) -> None:
+    """Exit at once: the worker's in-memory state may be ahead of what is durable; its
+    supervisor restarts it and it recovers from the changelogs."""
+    log.critical(message, exc_info=True)
+    logging.shutdown()
+    os._exit(status)
 
-    Cancelled (the worker stops): its offsets are withheld and the stop goes on. Failed (the
-    broker refused the output for good): the process exits, since its in-memory state is now
-    ahead of what is durable; its supervisor restarts it and it recovers from the changelogs.
-    """
+
+async def guarded(batch: Awaitable[None]) -> None:
+    """Run a batch, and exit if the broker refused its output for good. Cancelled (the
+    worker stops), it stops: its input is not acknowledged, so it is delivered again."""
     try:
         await batch
     except asyncio.CancelledError:
-        withhold(events)
         raise
     except Exception:
-        withhold(events)
-        log.critical("a batch's output could not be delivered: exiting", exc_info=True)
-        logging.shutdown()
-        os._exit(EXIT_UNDELIVERED)
+        _exit(EXIT_UNDELIVERED, "a batch's output could not be delivered: exiting")
 
 
 def create_worker(
@@ -212,56 +223,74 @@ def create_worker(
 
     guard: SequenceGuard[TP] = SequenceGuard()
 
-    async def current(events: Sequence[Any], stage: EntityStage | AgencyStage) -> list[Any]:
-        """The events to process: fetched in the consumer's current generation, and each
+    async def current(messages: Sequence[Any], stage: EntityStage | AgencyStage) -> list[Any]:
+        """The messages to process: fetched in the consumer's current generation, and each
         partition's in sequence from where the stage's state ends (sequence_guard.py). The
-        others are withheld, never processed: older ones (fetched before a rebalance, still
-        in take_events' buffer) may be of partitions that are another worker's now, and are
+        others are left unacknowledged, never processed: older ones (fetched before a
+        rebalance, still queued) may be of partitions that are another worker's now, and are
         delivered again anyway; early ones are read again after a seek back."""
         generation = app.consumer_generation_id
-        fresh = [e for e in events if e.message.generation_id == generation]
-        if len(fresh) < len(events):
-            withhold(e for e in events if e.message.generation_id != generation)
+        fresh = [m for m in messages if m.generation_id == generation]
+        if len(fresh) < len(messages):
             log.info(
-                "%d events fetched before a rebalance dropped (delivered again)",
-                len(events) - len(fresh),
+                "%d messages fetched before a rebalance dropped (delivered again)",
+                len(messages) - len(fresh),
             )
 
         def expected(tp: TP) -> int | None:
             return stage.resume_offset(tp.partition) if stage.holds(tp.partition) else None
 
-        verdicts, seek = guard.admit(((e.message.tp, e.message.offset) for e in fresh), expected)
-        admitted = [e for e, ok in zip(fresh, verdicts, strict=True) if ok]
-        if len(admitted) == len(fresh):
+        verdicts, seek = guard.admit(((m.tp, m.offset) for m in fresh), expected)
+        if not seek and all(verdicts):
             return fresh
-        withhold(e for e, ok in zip(fresh, verdicts, strict=True) if not ok)
         for tp, offset in seek.items():
             log.warning(
-                "%s: events from beyond %d arrived before it: withheld, sought back", tp, offset
+                "%s: messages from beyond %d arrived before it: withheld, sought back", tp, offset
             )
             await app.consumer.seek(tp, offset)
-        return admitted
+        return [m for m, ok in zip(fresh, verdicts, strict=True) if ok]
 
-    def entity_agent(stage: EntityStage, out: RecordBatches) -> Callable[[Any], Any]:
+    #: batches delivered and not yet taken by their stage, per stage (cleared on revocation)
+    queues: list[asyncio.Queue[list[Any]]] = []
+
+    def run_stage(
+        topic: faust.TopicT,
+        stage: EntityStage | AgencyStage,
+        send: Callable[[], Awaitable[None]],
+        after: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        """Deliver ``topic``'s records to ``stage`` in batches; each batch holds the stage's
+        lock through all its phases, and is acknowledged once its last phase's output is
+        delivered; then ``after``."""
+        queue: asyncio.Queue[list[Any]] = asyncio.Queue(config.batches_queued)
+        queues.append(queue)
         lock = locks[stage] = asyncio.Lock()
 
-        async def agent(stream: Any) -> None:
-            # take_events acknowledges a batch once this body is done with it
-            async for events in stream.take_events(config.batch_size, within=config.batch_within):
-                async with lock:
-                    batch = [
-                        InputMessage(e.message.partition, e.message.offset, e.key, e.value)
-                        for e in await current(events, stage)
-                    ]
-                    await guarded(run_batch(stage.phases(batch), out.send), events)
-                worker.processed += len(batch)
+        async def deliver(messages: list[Any]) -> None:
+            for start in range(0, len(messages), config.batch_size):
+                await queue.put(messages[start : start + config.batch_size])
 
-        return agent
+        async def loop() -> None:
+            try:
+                while True:
+                    messages = await queue.get()
+                    async with lock:
+                        admitted = await current(messages, stage)
+                        batch = [
+                            InputMessage(m.partition, m.offset, m.key, m.value) for m in admitted
+                        ]
+                        await guarded(run_batch(stage.phases(batch), send))
+                    cast(Any, app.consumer).acknowledge(admitted)
+                    worker.processed += len(batch)
+                    if after is not None:
+                        await after()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                _exit(EXIT_STAGE_FAILED, f"the stage reading {topic.get_topic_name()} failed")
 
-    for name, stage in stages.items():
-        app.agent(app.topic(name, **raw), name=f"citypulse.entities.{name}")(
-            entity_agent(stage, stage_out[name])
-        )
+        app.deliver_batches(topic, deliver)
+        app.run_from_start(loop)
 
     liveness = Liveness(config.stall_timeout, time.monotonic())
     worker = Worker(app, registry, agency_stage, liveness)
@@ -305,20 +334,10 @@ def create_worker(
 
     app.timer(0.25)(publish_report)
 
-    agency_lock = locks[agency_stage] = asyncio.Lock()
-
-    async def agencies(stream: Any) -> None:
-        async for events in stream.take_events(config.batch_size, within=config.batch_within):
-            async with agency_lock:
-                batch = [
-                    (e.message.partition, e.message.offset, e.key, e.value)
-                    for e in await current(events, agency_stage)
-                ]
-                await guarded(run_batch(agency_stage.phases(batch), agency_out.send), events)
-            worker.processed += len(batch)
-            await publish_report()  # at once, not at the next tick: part of the latency
-
-    app.agent(facts, name="citypulse.agencies")(agencies)
+    for name, stage in stages.items():
+        run_stage(app.topic(name, **raw), stage, stage_out[name].send)
+    # after each batch, at once rather than at the next tick: part of the latency
+    run_stage(facts, agency_stage, agency_out.send, publish_report)
 
     @contextlib.asynccontextmanager
     async def between_batches() -> AsyncIterator[None]:
@@ -335,6 +354,9 @@ def create_worker(
         revocations[0] += 1
         resume_at(app.consumer, {})
         guard.revoke()
+        for queue in queues:  # of the generation that ends: never acknowledged, read again
+            while not queue.empty():
+                queue.get_nowait()
         async with between_batches():
             for name, stage in stages.items():
                 stage.revoke(tp.partition for tp in revoked if tp.topic == name)

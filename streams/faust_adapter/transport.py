@@ -1,10 +1,11 @@
 """Everything citypulse does with Faust's internals, in one place, for the Faust version it was
 written for (:data:`FAUST_VERSION`: another major or minor version refuses to import, another
-patch version is logged). Faust's aiokafka transport with six changes: true changelog ends,
-changelog ranges read again, a shorter fetch wait, a cheaper dispatch, a group that the embedded
-broker wedges on a departed leader broken (group_wedge.py), seeks made in the consumer's thread
-(``_Consumer._seek``); and the few private attributes the worker reads (:func:`producer_of`,
-:func:`last_read_offsets`, :func:`recovered_ends`).
+patch version is logged). Faust's aiokafka transport with seven changes: true changelog ends,
+changelog ranges read again, a shorter fetch wait, records delivered in batches, a cheaper
+dispatch, a group that the embedded broker wedges on a departed leader broken
+(group_wedge.py), seeks made in the consumer's thread (``_Consumer._seek``); and the few
+private attributes the worker reads (:func:`producer_of`, :func:`last_read_offsets`,
+:func:`recovered_ends`).
 
 **True changelog ends.** Table recovery reads each changelog partition up to the highwater
 that Faust asks the broker for (ListOffsets). The embedded broker answers with the first
@@ -25,6 +26,20 @@ hardly matters there; the embedded broker answers late (measured with a plain ai
 consumer, one record every 100 ms: delivery p50 372 ms / max 735 ms with a 1,500 ms wait,
 3 ms / 7 ms with 100 ms), and the worker then stalls for up to 1.5 s at a time. With a
 shorter wait an idle worker polls a little more often, which costs nothing worth counting.
+
+**Batches.** Faust hands every fetched record to the streams on its own: an event, a queue
+put, a stream step, an acknowledgement, and for the worker's batches ``take_events``' buffer,
+which together cost more than the worker's own work per event. The consumer's fetch loop
+(``_Consumer._drain_messages``, Faust's loop otherwise unchanged) hands the records of each
+topic registered with ``App.deliver_batches`` over as one list per fetch; the app queues them
+for its stages and acknowledges them by offset once a batch's output is delivered. Group
+membership, assignments, table recovery (the changelogs still go through Faust's streams)
+and commits stay Faust's. Unlike Faust's loop, this one does not drop a batch topic's records
+below the last offset it read: the stages' sequence guard decides what is new. Faust's rule
+made seek-back storms: records fetched before a seek back, delivered after it, moved the read
+offset past the seek's target, so the records then read again from the target were dropped
+as already read, and the worker sought back again, up to hundreds of times a minute
+(docs/chaos.md, finding 21).
 
 **Dispatch.** Faust's fetch loop (``Consumer._drain_messages``) hands every message to the
 streams with ``await self.wait_first(callback(message), self.suspend_flow.wait())``: the
@@ -56,6 +71,7 @@ from typing import Any, ClassVar, cast
 
 import faust
 from aiokafka.structs import TopicPartition
+from faust.transport.consumer import CONSUMER_FETCHING
 from faust.transport.drivers import aiokafka as driver
 from mode.services import WaitResults
 
@@ -74,7 +90,6 @@ __all__ = [
     "recovered_ends",
     "resume_at",
     "true_end_offsets",
-    "withhold",
 ]
 
 log = logging.getLogger(__name__)
@@ -243,19 +258,6 @@ def resume_at(consumer: Any, offsets: Mapping[Any, int]) -> None:
     consumer.resume_offsets = dict(offsets)
 
 
-def withhold(events: Iterable[Any]) -> None:
-    """Keep the offsets of a batch that was cut short from ever being committed.
-
-    ``take_events`` acknowledges a batch on its way out, also when the agent's body raised
-    or was cancelled (Faust cancels agents when it stops): its offsets would be committed
-    although its phases did not all run. A message marked acknowledged here skips Faust's
-    ack bookkeeping, so its offset never becomes committable, and the hole it leaves keeps
-    every later offset of its partition from being committed too: the batch is delivered
-    again, to this worker's successor."""
-    for event in events:
-        event.message.acked = True
-
-
 def last_fetch_age(consumer: Any, topics: Iterable[str], now_ms: float) -> float | None:
     """Seconds since the broker last answered a fetch for any partition of ``topics``
     assigned to a Faust ``consumer``; None if none is assigned or none was fetched yet. An
@@ -318,6 +320,72 @@ class _Consumer(driver.Consumer):
     #: where the worker's state says each adopted partition resumes (set by the worker when
     #: its stages adopt partitions); applied after Faust's seek to the committed offsets
     resume_offsets: dict[Any, int]
+
+    async def _drain_messages(self, fetcher: Any) -> None:
+        """Faust's fetch loop, with each fetch's records of a topic the app delivers in
+        batches handed over as one batch (module docstring, "Batches"); the records of other
+        topics (the tables' changelogs, read by recovery) go through Faust's streams one by
+        one, as in Faust."""
+        handlers = cast(App, self.app).batch_handlers
+        if not handlers:
+            return await super()._drain_messages(fetcher)
+        callback = self.callback
+        read_offset = self._read_offset
+        acks_enabled_for = self.app.topics.acks_enabled_for
+        flow = self.suspend_flow
+        stopped = cast(Any, self)._stopped.is_set
+        fetcher_stopped = fetcher._stopped.is_set
+        try:
+            while not (stopped() or fetcher_stopped()):
+                self.diag.set_flag(CONSUMER_FETCHING)
+                batches: dict[str, list[Any]] = {}
+                await self.sleep(0)
+                if self.should_stop:
+                    continue
+                async for tp, message in self.getmany(timeout=1.0):
+                    offset = message.offset
+                    last = read_offset[tp]
+                    if tp.topic in handlers:
+                        # all of them: the stage decides what it has read (sequence_guard.py)
+                        batches.setdefault(tp.topic, []).append(message)
+                    elif last is not None and offset < last:
+                        continue  # read before (Faust's rule)
+                    else:
+                        await self._commit_if_due()
+                        await self.wait_first(callback(message), flow.wait())
+                    if last and offset - last > 1 and acks_enabled_for(message.topic):
+                        await self._add_gap(tp, last + 1, offset)
+                    read_offset[tp] = offset
+                await self._commit_if_due()
+                for topic, messages in batches.items():
+                    await self.wait_first(handlers[topic](messages), flow.wait())
+                self.diag.unset_flag(CONSUMER_FETCHING)
+        except self.consumer_stopped_errors:
+            if self.transport.app.should_stop:
+                return
+            raise
+        except asyncio.CancelledError:
+            if self.transport.app.should_stop:
+                return
+            raise
+        except Exception as exc:
+            self.log.exception("Drain messages raised: %r", exc)
+            raise
+        finally:
+            self.diag.unset_flag(CONSUMER_FETCHING)
+
+    async def _commit_if_due(self) -> None:
+        """Faust's commit after every ``broker_commit_every`` acknowledgements."""
+        if self._commit_every is not None and self._n_acked >= self._commit_every:
+            self._n_acked = 0
+            await self.commit()
+
+    def acknowledge(self, messages: Iterable[Any]) -> None:
+        """Acknowledge ``messages``, a batch whose output is delivered: their offsets may be
+        committed (once every earlier offset of their partition is acknowledged too)."""
+        ack = self.ack
+        for message in messages:
+            ack(message)
 
     def _new_consumer_thread(self) -> driver.AIOKafkaConsumerThread:
         return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
@@ -417,6 +485,23 @@ class App(faust.App):
     #: called when the consumer takes a departed leader's member id over (group_wedge.py)
     on_group_takeover: Callable[[], None] = staticmethod(lambda: None)
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: topic -> where each fetch's records of it go, as one batch (deliver_batches)
+        self.batch_handlers: dict[str, Callable[[list[Any]], Awaitable[None]]] = {}
+
+    def deliver_batches(
+        self, topic: faust.TopicT, handler: Callable[[list[Any]], Awaitable[None]]
+    ) -> None:
+        """Subscribe to ``topic`` and hand each fetch's records of it to ``handler``, as a
+        list of Faust messages, instead of to a stream. Nothing acknowledges them: the
+        handler calls ``consumer.acknowledge`` once their output is delivered. The handler
+        should only queue them: the fetch loop waits for it (racing a rebalance's suspension
+        of the flow, like Faust's delivery to a stream)."""
+        for name in topic.topics:
+            self.batch_handlers[name] = handler
+        self.topics.add(topic)
+
     def every_from_start(self, interval: float, fun: Callable[[], Awaitable[None]]) -> None:
         """Run ``fun`` every ``interval`` seconds from the moment the app starts.
 
@@ -427,10 +512,14 @@ class App(faust.App):
             self._from_start = []
         self._from_start.append((interval, fun))
 
+    def run_from_start(self, fun: Callable[[], Awaitable[None]]) -> None:
+        """Run ``fun`` from the moment the app starts until it stops."""
+        self.every_from_start(0, fun)
+
     async def on_start(self) -> None:
         await super().on_start()
         for interval, fun in getattr(self, "_from_start", ()):
-            self.add_future(self._repeat(interval, fun))
+            self.add_future(fun() if interval == 0 else self._repeat(interval, fun))
 
     async def _repeat(self, interval: float, fun: Callable[[], Awaitable[None]]) -> None:
         while not self.should_stop:
