@@ -25,14 +25,12 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import ThreadingWSGIServer
 from prometheus_client.registry import Collector
 
+from ..exits import EXIT_STUCK
 from .liveness import Liveness, State
 
-__all__ = ["EXIT_STUCK", "LivenessCollector", "serve", "watchdog"]
+__all__ = ["LivenessCollector", "serve", "watchdog"]
 
 log = logging.getLogger(__name__)
-
-#: the exit status of a worker that gave up (its supervisor restarts it)
-EXIT_STUCK = 3
 
 Clock = Callable[[], float]
 

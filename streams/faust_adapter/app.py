@@ -34,6 +34,7 @@ from prometheus_client import CollectorRegistry
 from citypulse.schemas import DOCUMENT_TOPIC, DOSSIER_TOPIC
 from citypulse.streams.kpi import DOCUMENTS, DOSSIERS, KpiConfig, KpiReport, LabelGuard
 
+from ..exits import EXIT_INCOMPLETE, EXIT_STAGE_FAILED, EXIT_UNDELIVERED
 from ..exposition.health import LivenessCollector
 from ..exposition.liveness import Liveness
 from ..exposition.metrics import KpiCollector, pipeline_metrics
@@ -91,15 +92,6 @@ class Worker:
         if self.latest_report:
             return self.latest_report[-1]
         return KpiReport(None, "", {}, {}, ())
-
-
-#: the exit status of a worker whose output could not be delivered (retries exhausted)
-EXIT_UNDELIVERED = 4
-#: the exit status of a worker that could not read the whole of a changelog it recovers
-EXIT_INCOMPLETE = 5
-#: the exit status of a worker whose stage failed otherwise (a defect: the stages do not
-#: raise on bad input)
-EXIT_STAGE_FAILED = 6
 
 
 def _exit(status: int, message: str) -> None:

@@ -9,7 +9,8 @@ everything flow-specific from here.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any, Final, Generic, TypeVar
 
 from citypulse.schemas import DOCUMENT_TOPIC, DOSSIER_TOPIC, INPUT_TOPICS, Event, TopicSpec
@@ -35,10 +36,11 @@ class Flow(Generic[R, E]):
     record: type[R]
     #: fold an event (at unix time t, local day) into its record, emitting facts
     reduce: Callable[[R, E, float, str, Emit, AgencyKey], Outcome]
+    #: an event's entity id (its topic's key field), read in one C call: once per event
+    entity_id: Callable[[E], str] = field(init=False, repr=False, compare=False)
 
-    def entity_id(self, event: E) -> str:
-        value: str = getattr(event, self.topic.key_field)
-        return value
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "entity_id", attrgetter(self.topic.key_field))
 
 
 DOSSIERS: Final[Flow[DossierState, DossierEventBase]] = Flow(

@@ -13,7 +13,7 @@ from citypulse.broker import EmbeddedBroker
 from citypulse.producers.profile import SimulationConfig
 from citypulse.producers.simulator import Simulator
 from citypulse.schemas import load_reference
-from citypulse.streams.exposition.health import EXIT_STUCK
+from citypulse.streams.exits import EXIT_STUCK
 from tests.support.topics_under_test import new_setup, publish
 from tests.support.worker import WorkerProcess
 

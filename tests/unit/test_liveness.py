@@ -9,7 +9,8 @@ import urllib.request
 import pytest
 from prometheus_client import CollectorRegistry
 
-from citypulse.streams.exposition.health import EXIT_STUCK, LivenessCollector, serve, watchdog
+from citypulse.streams.exits import EXIT_STUCK
+from citypulse.streams.exposition.health import LivenessCollector, serve, watchdog
 from citypulse.streams.exposition.liveness import Liveness, State
 
 BOUND = 120.0
