@@ -94,6 +94,12 @@ class Settings(BaseSettings):
     http_host: str = Field(
         "0.0.0.0", description="Address the worker's HTTP port binds (127.0.0.1: this host only)."
     )
+    processes: int = Field(
+        1,
+        ge=1,
+        description="Worker processes `citypulse worker` runs, each a member of the group; "
+        "process i serves HTTP on CITYPULSE_HTTP_PORT + i.",
+    )
     stall_timeout: Duration = Field(
         timedelta(minutes=2),
         description="How long a worker may stay without partitions, in recovery, or with "

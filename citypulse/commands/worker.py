@@ -2,7 +2,8 @@
 
 A worker that stays unassigned, recovering or stalled for longer than
 ``CITYPULSE_STALL_TIMEOUT`` exits with status 3 (streams/exposition/liveness.py), for its
-supervisor to restart it.
+supervisor to restart it. With ``--processes N`` (``CITYPULSE_PROCESSES``) the command runs N
+workers and is their supervisor (citypulse/supervisor.py).
 """
 
 from __future__ import annotations
@@ -10,6 +11,10 @@ from __future__ import annotations
 import argparse
 import gc
 import logging
+import os
+import signal
+import sys
+import threading
 
 from rich.console import Console
 
@@ -73,12 +78,53 @@ def run_worker(settings: Settings) -> None:
     ).execute_from_commandline()
 
 
+def run_processes(settings: Settings, processes: int) -> int:
+    """Run ``processes`` workers of one group, each a ``citypulse worker`` process with its
+    own HTTP port and scratch directory, until SIGINT/SIGTERM; the exit status
+    :func:`~citypulse.supervisor.supervise` returns."""
+    from citypulse.supervisor import supervise
+
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+
+    def env_for(index: int) -> dict[str, str]:
+        port = settings.http_port + index if settings.http_port else 0
+        return {
+            **os.environ,
+            **({"CITYPULSE_BROKER": settings.broker} if settings.broker else {}),  # --broker
+            "CITYPULSE_PROCESSES": "1",
+            "CITYPULSE_HTTP_PORT": str(port),
+            "CITYPULSE_DATA_DIR": str(settings.data_dir / f"process-{index}"),
+        }
+
+    log.info("citypulse worker: %d processes, HTTP from port %d", processes, settings.http_port)
+    return supervise([sys.executable, "-m", "citypulse", "worker"], env_for, processes, stop)
+
+
 def add_parser(commands: Subcommands) -> None:
     parser = add_command(commands, "worker")
+    parser.add_argument(
+        "--processes",
+        type=int,
+        metavar="N",
+        help="run N workers of the group from this command, process i serving HTTP on "
+        "CITYPULSE_HTTP_PORT + i (default: CITYPULSE_PROCESSES, 1)",
+    )
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace, settings: Settings, console: Console) -> int:
     require_broker(settings)
+    processes = settings.processes if args.processes is None else args.processes
+    last_port = settings.http_port + processes - 1 if settings.http_port else 0
+    if processes < 1 or last_port > 65535:
+        console.print(f"[red]--processes {processes}: at least 1, and HTTP ports up to 65535[/red]")
+        return 2
+    if processes > 1:
+        return run_processes(settings, processes)
     run_worker(settings)
     return 0
