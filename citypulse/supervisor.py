@@ -5,10 +5,10 @@ Each child is a ``citypulse worker`` of its own with the same settings but its H
 given port + its index, so Prometheus scrapes N targets) and its scratch directory (a
 subdirectory per index); the group shares the partitions among them as among workers started
 apart. The parent passes SIGINT and SIGTERM on to every child and waits for them. It restarts a
-child that exits with a status that asks for a restart (streams/exits.py) or that is killed by
-a signal the parent did not send, as compose or Kubernetes restart a lone worker; a child that
-exits otherwise (a configuration error, which a restart does not mend) stops the others, and
-its status becomes the parent's.
+child that stops on its own: one that exits with a status that asks for a restart
+(streams/exits.py), is killed by a signal, or is stopped (status 0) by anything but the parent,
+as compose or Kubernetes restart a lone worker; a child that exits otherwise (a configuration
+error, which a restart does not mend) stops the others, and its status becomes the parent's.
 
 Imports nothing from Faust or Kafka: the parent only starts and watches processes.
 """
@@ -55,7 +55,7 @@ def supervise(
             code = child.poll()
             if code is None or stopping:
                 continue
-            if code in RESTART_STATUSES or code < 0:  # negative: killed by that signal
+            if code <= 0 or code in RESTART_STATUSES:  # negative: killed by that signal
                 log.warning("worker process %d exited with %d: starting it again", index, code)
                 stop.wait(restart_delay)
                 if not stop.is_set():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import pytest
@@ -107,3 +108,17 @@ def test_two_workers_share_the_work_and_the_survivor_takes_over(
         assert len(a_series) < len(union)
         assert a.stop() == 0  # a clean stop: the survivor is rebalanced every partition
         eventually_equal([b], expected, timeout=240)
+
+
+def test_one_command_runs_several_workers_of_the_group_and_stops_them(
+    broker: EmbeddedBroker, setup: Setup
+) -> None:
+    messages = Simulator(REF, SimulationConfig(seed=24, faults=FAULTS)).take(5_000)
+    publish(broker, setup, messages)
+    expected = expected_kpis(setup.records)
+    with WorkerProcess(setup.env, setup.tmp / "processes.log", processes=2) as command:
+        children = [command.child(0), command.child(1)]  # each on its own port
+        eventually_equal(children, expected, timeout=120)
+        assert all(kpi_samples(c.metrics() or "") for c in children)  # both own agencies
+        assert command.stop(signal.SIGTERM) == 0
+        assert all(c.metrics() is None for c in children)  # the children stopped with it

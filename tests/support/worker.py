@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -20,19 +21,34 @@ __all__ = ["WorkerProcess"]
 
 
 class WorkerProcess(Running):
-    def __init__(self, env: dict[str, str], log_path: Path) -> None:
-        self.port = free_port()
+    def __init__(self, env: dict[str, str], log_path: Path, processes: int = 1) -> None:
+        """``processes`` > 1: ``citypulse worker --processes N``, whose process i serves HTTP on
+        ``port + i`` (:meth:`child`)."""
+        self.port = _free_ports(processes)
+        self.processes = processes
         self.log_path = log_path
         self.env = {**os.environ, **env, "CITYPULSE_HTTP_PORT": str(self.port)}
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> WorkerProcess:
         script = Path(sys.executable).parent / "citypulse"
+        argv = [
+            str(script),
+            "worker",
+            *(["--processes", str(self.processes)] * (self.processes > 1)),
+        ]
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                [str(script), "worker"], env=self.env, stdout=log, stderr=subprocess.STDOUT
+                argv, env=self.env, stdout=log, stderr=subprocess.STDOUT
             )
         return self
+
+    def child(self, index: int) -> WorkerProcess:
+        """The worker process ``index`` of a ``--processes`` command, seen through its port (the
+        command's process stands for it: stopping one stops all)."""
+        view = WorkerProcess.__new__(WorkerProcess)
+        view.__dict__.update(self.__dict__, port=self.port + index, processes=1)
+        return view
 
     def metrics(self) -> str | None:
         try:
@@ -83,6 +99,21 @@ class WorkerProcess(Running):
 
     def log_tail(self, n: int = 3000) -> str:
         return self.log_path.read_text(errors="replace")[-n:]
+
+
+def _free_ports(n: int) -> int:
+    """The first of ``n`` consecutive ports free now."""
+    while True:
+        first = free_port()
+        if first + n - 1 > 65535:
+            continue
+        try:
+            for port in range(first + 1, first + n):
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return first
 
 
 def union_of(workers: list[WorkerProcess]) -> Samples | None:

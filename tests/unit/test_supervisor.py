@@ -58,6 +58,7 @@ def _starts(tmp: Path, index: int) -> list[int]:
 
 def test_a_worker_that_exits_to_be_restarted_or_is_killed_is_started_again(tmp_path: Path) -> None:
     (tmp_path / "exit-once-0").write_text(str(EXIT_STUCK))
+    (tmp_path / "exit-once-2").write_text("0")  # stopped by someone else than the parent
     killed: list[int] = []
 
     def done() -> bool:
@@ -65,11 +66,11 @@ def test_a_worker_that_exits_to_be_restarted_or_is_killed_is_started_again(tmp_p
         if len(ones) == 1 and not killed:
             os.kill(ones[0], signal.SIGKILL)  # as the OOM killer would
             killed.append(ones[0])
-        return len(_starts(tmp_path, 0)) == 2 and len(_starts(tmp_path, 1)) == 2
+        return [len(_starts(tmp_path, i)) for i in range(3)] == [2, 2, 2]
 
-    status, took = _run(tmp_path, 2, done)
+    status, took = _run(tmp_path, 3, done)
     assert status == 0
-    assert (len(_starts(tmp_path, 0)), len(_starts(tmp_path, 1))) == (2, 2)
+    assert [len(_starts(tmp_path, i)) for i in range(3)] == [2, 2, 2]
     assert took < 15
 
 
