@@ -9,6 +9,8 @@ usual faults (duplicates, disorder, late, malformed, personal data):
 1. **raw aiokafka**: a consumer that only reads the topics and ``json.loads`` each value;
 2. **bare Faust**: an agent that only iterates the same topics (benchmarks/bare_faust.py),
    on stock Faust (the baseline) and on the worker's transport (streams/faust_adapter/transport.py);
+   and the worker's App delivering each fetch, as a batch, to a handler that only acknowledges
+   it (what the worker's stages receive, with no work: the worker's ceiling);
 3. **citypulse worker**: everything (decode, engine, tables, facts, agency stage, metrics),
    timed from its first event to the moment ``/metrics`` shows every KPI complete; one
    worker, then two workers of one group (their ``/metrics`` summed);
@@ -122,9 +124,10 @@ async def raw_aiokafka(bootstrap: str, n: int) -> tuple[float, list[tuple[str, i
         await consumer.stop()
 
 
-def bare_faust(url: str, n: int, citypulse_transport: bool = False) -> float:
+def bare_faust(url: str, n: int, mode: str | None = None) -> float:
+    """``mode``: None (stock Faust), ``--citypulse-transport`` or ``--batches`` (bare_faust.py)."""
     script = Path(__file__).with_name("bare_faust.py")
-    flag = ["--citypulse-transport"] if citypulse_transport else []
+    flag = [mode] if mode else []
     app_id = f"bench-bare-{free_port()}"
     out = subprocess.run(
         [sys.executable, str(script), *flag, url, app_id, str(n), *TOPICS.values()],
@@ -351,6 +354,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             "raw": [],
             "bare": [],
             "bare+transport": [],
+            "bare batches": [],
             "worker": [],
             "stage1": [],
             "2 workers": [],
@@ -368,7 +372,10 @@ def main(argv: Sequence[str] | None = None) -> None:
                 )
                 assert not mismatched, f"{mismatched} messages not where murmur2 puts them"
             runs["bare"].append(bare_faust(broker.url, len(first)))
-            runs["bare+transport"].append(bare_faust(broker.url, len(first), True))
+            runs["bare+transport"].append(
+                bare_faust(broker.url, len(first), "--citypulse-transport")
+            )
+            runs["bare batches"].append(bare_faust(broker.url, len(first), "--batches"))
             workers, ports, log = run_workers(broker.url, 1, f"bench-worker-{run}", log_dir)
             try:
                 worker_rate, stage1_rate = worker_throughput(ports, len(first), expected)
@@ -408,6 +415,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         "bare Faust, worker's transport",
         "bare+transport",
         f"= {median['bare+transport'] / base:.0%} of bare Faust",
+    )
+    row(
+        "bare batches, worker's App",
+        "bare batches",
+        f"= {median['bare batches'] / median['raw']:.2f} of raw aiokafka (the worker's ceiling)",
     )
     row(
         "citypulse worker, all work",
