@@ -79,4 +79,10 @@ def test_a_configuration_error_stops_every_worker_with_its_status(tmp_path: Path
     status, took = _run(tmp_path, 3, lambda: False)
     assert status == 2  # the parent says what went wrong, as a lone worker would
     assert took < 15  # it stopped the two others at once, without waiting for the timeout
-    assert [len(_starts(tmp_path, i)) for i in range(3)] == [1, 1, 1]  # not started again
+    # none started again (the others may be stopped before they got to write their start)
+    assert [len(_starts(tmp_path, i)) for i in range(3)] in (
+        [1, 1, 1],
+        [0, 1, 1],
+        [1, 1, 0],
+        [0, 1, 0],
+    )
