@@ -216,28 +216,23 @@ def create_worker(
     guard: SequenceGuard[TP] = SequenceGuard()
 
     async def current(messages: Sequence[Any], stage: EntityStage | AgencyStage) -> list[Any]:
-        """The messages to process: fetched in the consumer's current generation, of
-        partitions the stage holds, and each partition's in sequence from where the stage's
-        state ends (sequence_guard.py). The others are left unacknowledged, never processed:
+        """The messages to process: fetched in the consumer's current generation, and each
+        partition's in sequence from where the stage's state ends, of partitions the stage
+        holds (sequence_guard.py). The others are left unacknowledged, never processed:
         older ones (fetched before a rebalance, still queued) and those of partitions the
-        stage gave up may be of partitions that are another worker's now, and are delivered
-        again anyway; early ones are read again after a seek back.
-
-        A batch taken from its queue just before a revocation waits for the stage's lock
-        while the partitions are revoked, and the generation changes only when the group has
-        formed again: without the check of what the stage holds, such a batch was processed
-        as if its partitions had just been assigned, from wherever it began (a chaos run with
-        one worker woken from a freeze lost 3,000 events that way)."""
+        stage gave up may be of partitions that are another worker's now, and are read
+        again from where their state ends after the rebalance; early ones are read again
+        after a seek back."""
         generation = app.consumer_generation_id
-        fresh = [m for m in messages if m.generation_id == generation and stage.holds(m.partition)]
+        fresh = [m for m in messages if m.generation_id == generation]
         if len(fresh) < len(messages):
             log.info(
                 "%d messages fetched before a rebalance dropped (delivered again)",
                 len(messages) - len(fresh),
             )
 
-        def expected(tp: TP) -> int:
-            return stage.resume_offset(tp.partition)
+        def expected(tp: TP) -> int | None:
+            return stage.resume_offset(tp.partition) if stage.holds(tp.partition) else None
 
         verdicts, seek = guard.admit(((m.tp, m.offset) for m in fresh), expected)
         if not seek and all(verdicts):

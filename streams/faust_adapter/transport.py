@@ -481,7 +481,6 @@ class _Transport(driver.Transport):
 class App(faust.App):
     """A Faust app with this module's consumer (``kafka://`` URLs only)."""
 
-    _from_start: list[tuple[float, Callable[[], Awaitable[None]]]]
     #: called when the consumer takes a departed leader's member id over (group_wedge.py)
     on_group_takeover: Callable[[], None] = staticmethod(lambda: None)
 
@@ -489,6 +488,8 @@ class App(faust.App):
         super().__init__(*args, **kwargs)
         #: topic -> where each fetch's records of it go, as one batch (deliver_batches)
         self.batch_handlers: dict[str, Callable[[list[Any]], Awaitable[None]]] = {}
+        #: what runs from the moment the app starts (every_from_start, run_from_start)
+        self._from_start: list[Callable[[], Awaitable[None]]] = []
 
     def deliver_batches(
         self, topic: faust.TopicT, handler: Callable[[list[Any]], Awaitable[None]]
@@ -508,18 +509,16 @@ class App(faust.App):
         ``app.timer()`` is no use for watching a worker: Faust starts timers only once the
         first table recovery is complete, so a worker recovering a long history (minutes, for
         a million events) would look unobserved, as if its event loop were blocked."""
-        if not hasattr(self, "_from_start"):
-            self._from_start = []
-        self._from_start.append((interval, fun))
+        self._from_start.append(lambda: self._repeat(interval, fun))
 
     def run_from_start(self, fun: Callable[[], Awaitable[None]]) -> None:
         """Run ``fun`` from the moment the app starts until it stops."""
-        self.every_from_start(0, fun)
+        self._from_start.append(fun)
 
     async def on_start(self) -> None:
         await super().on_start()
-        for interval, fun in getattr(self, "_from_start", ()):
-            self.add_future(fun() if interval == 0 else self._repeat(interval, fun))
+        for start in self._from_start:
+            self.add_future(start())
 
     async def _repeat(self, interval: float, fun: Callable[[], Awaitable[None]]) -> None:
         while not self.should_stop:

@@ -58,10 +58,10 @@ def test_a_second_copy_of_an_offset_in_one_batch_is_refused_without_a_seek() -> 
     )
 
 
-def test_partitions_the_stage_does_not_hold_pass() -> None:
+def test_partitions_the_stage_does_not_hold_are_refused_without_a_seek() -> None:
+    """Fetched before their partition was revoked: whoever holds it next reads it again."""
     g: SequenceGuard[str] = SequenceGuard()
-    holds_nothing: dict[str, int] = {}
-    assert g.admit([("z", 999)], holds_nothing.get) == ([True], {})
+    assert g.admit([("z", 999), ("a", 5), ("z", 1000)], {"a": 5}.get) == ([False, True, False], {})
 
 
 def test_a_revoke_forgets_the_refused_offsets() -> None:
