@@ -4,6 +4,7 @@ from .decoding import DecodeError, InvalidReason, decode
 from .document import DocumentReceived, DocumentSent
 from .dossier import (
     DossierAccepted,
+    DossierPaid,
     DossierRated,
     DossierResolved,
     DossierResultReturned,
@@ -36,6 +37,7 @@ __all__ = [
     "DocumentSent",
     "DossierAccepted",
     "DossierEvent",
+    "DossierPaid",
     "DossierRated",
     "DossierResolved",
     "DossierResultReturned",

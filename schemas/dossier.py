@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AliasChoices, BeforeValidator, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
-from .envelope import Code, EntityId, Envelope, Timestamp
+from .envelope import Code, EntityId, Envelope, Timestamp, whole
 
 __all__ = [
     "LEGACY_LEVELS",
@@ -16,6 +16,7 @@ __all__ = [
     "Delivery",
     "DossierAccepted",
     "DossierEventBase",
+    "DossierPaid",
     "DossierRated",
     "DossierResolved",
     "DossierResultReturned",
@@ -23,6 +24,7 @@ __all__ = [
     "DossierSupplementRequested",
     "DossierSupplemented",
     "DossierWithdrawn",
+    "PaymentChannel",
     "ResolutionOutcome",
     "ServiceLevel",
 ]
@@ -31,6 +33,8 @@ Channel = Literal["online", "counter", "postal"]
 ServiceLevel = Literal["full_process", "partial", "offline"]
 ResolutionOutcome = Literal["approved", "rejected"]
 Delivery = Literal["online", "postal", "counter"]
+#: online: through the national payment platform
+PaymentChannel = Literal["online", "offline"]
 
 #: Legacy online service levels 1-4 (Decree 43/2011) mapped to ``service_level``.
 LEGACY_LEVELS: dict[int, ServiceLevel] = {
@@ -46,10 +50,9 @@ class DossierEventBase(Envelope):
 
 
 def _legacy_level(value: Any) -> Any:
-    """Map a legacy ``level`` 1-4 (an integer) to ``service_level``; strings pass through.
-    ``3.0`` is the integer 3, as JSON Schema counts it (the exported schema says "integer")."""
-    if type(value) is float and value.is_integer():
-        value = int(value)
+    """Map a legacy ``level`` 1-4 (an integer, :func:`whole`) to ``service_level``; strings
+    pass through."""
+    value = whole(value)
     if type(value) is not int:
         return value
     if value not in LEGACY_LEVELS:
@@ -99,6 +102,8 @@ class DossierSubmitted(DossierEventBase):
 class DossierAccepted(DossierEventBase):
     event_type: Literal["dossier.accepted"]
     due_at: Timestamp
+    #: v1.1: the dossier's papers were digitised at reception (số hóa hồ sơ)
+    digitized: bool = False
 
 
 class DossierSupplementRequested(DossierEventBase):
@@ -118,6 +123,16 @@ class DossierResolved(DossierEventBase):
 class DossierResultReturned(DossierEventBase):
     event_type: Literal["dossier.result_returned"]
     delivery: Delivery
+    #: v1.1: the result was issued as a digitally signed electronic document (kết quả điện tử)
+    electronic_result: bool = False
+
+
+class DossierPaid(DossierEventBase):
+    """v1.1: the dossier's fee was paid (at most once per dossier)."""
+
+    event_type: Literal["dossier.paid"]
+    channel: PaymentChannel
+    amount_vnd: Annotated[int, Field(ge=0), BeforeValidator(whole)]
 
 
 class DossierWithdrawn(DossierEventBase):
@@ -126,7 +141,7 @@ class DossierWithdrawn(DossierEventBase):
 
 class DossierRated(DossierEventBase):
     event_type: Literal["dossier.rated"]
-    score: Annotated[int, Field(ge=1, le=5)]
+    score: Annotated[int, Field(ge=1, le=5), BeforeValidator(whole)]
 
 
 #: every dossier event, in lifecycle order (the dossier topic's union: topics.py)
@@ -137,6 +152,7 @@ AnyDossierEvent = (
     | DossierSupplemented
     | DossierResolved
     | DossierResultReturned
+    | DossierPaid
     | DossierWithdrawn
     | DossierRated
 )

@@ -16,7 +16,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-__all__ = ["RFC3339", "Code", "EntityId", "Envelope", "EventId", "Timestamp"]
+__all__ = ["RFC3339", "Code", "EntityId", "Envelope", "EventId", "Timestamp", "whole"]
 
 #: Province, agency, district and procedure codes: 1-32 characters of ``A-Z a-z 0-9 . _ -``.
 Code = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,32}$")]
@@ -33,6 +33,16 @@ EventId = Annotated[
         pattern=r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
     ),
 ]
+
+
+def whole(value: Any) -> Any:
+    """``3.0`` is the integer 3, as JSON Schema counts it (the exported schemas say
+    "integer"); anything else passes unchanged, for the field's own check. Put it after the
+    field's bounds (``Annotated[int, Field(ge=0), BeforeValidator(whole)]``): before them,
+    pydantic exports the bounds under names JSON Schema does not know (``ge``)."""
+    if type(value) is float and value.is_integer():
+        return int(value)
+    return value
 
 
 #: An RFC 3339 timestamp with its offset (CONTRACT §3): seconds required, fraction optional,

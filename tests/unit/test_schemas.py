@@ -14,6 +14,9 @@ from citypulse.schemas import (
     DOSSIER_TOPIC,
     INPUT_TOPICS,
     DecodeError,
+    DossierAccepted,
+    DossierPaid,
+    DossierResultReturned,
     DossierSubmitted,
     decode,
 )
@@ -46,6 +49,16 @@ SENT: dict[str, Any] = {
     "signed": True,
     "urgency": "normal",
 }
+
+DUE = "2026-03-05T08:15:00+07:00"
+#: v1.1
+PAID: dict[str, Any] = {
+    **{k: v for k, v in SUBMITTED.items() if k not in ("procedure_code", "district", "channel")},
+    "event_type": "dossier.paid",
+    "channel": "online",
+    "amount_vnd": 150000,
+}
+del PAID["service_level"]
 
 
 def raw(base: dict[str, Any], **changes: Any) -> bytes:
@@ -115,6 +128,27 @@ def test_a_valid_submission_decodes_to_its_model() -> None:
             "invalid_schema",
             "due_at",
         ),
+        (
+            DOSSIER_TOPIC,
+            raw(SUBMITTED, event_type="dossier.accepted", due_at=DUE, digitized="yes"),
+            "invalid_schema",
+            "digitized",
+        ),
+        (
+            DOSSIER_TOPIC,
+            raw(
+                SUBMITTED,
+                event_type="dossier.result_returned",
+                delivery="online",
+                electronic_result=1,
+            ),
+            "invalid_schema",
+            "electronic_result",
+        ),
+        (DOSSIER_TOPIC, raw(PAID, channel="bank"), "invalid_schema", "channel"),
+        (DOSSIER_TOPIC, raw(PAID, amount_vnd=-1), "invalid_schema", "amount_vnd"),
+        (DOSSIER_TOPIC, raw(PAID, amount_vnd=1.5), "invalid_schema", "amount_vnd"),
+        (DOSSIER_TOPIC, raw(PAID, amount_vnd=...), "invalid_schema", "amount_vnd"),
         (DOCUMENT_TOPIC, raw(SENT, signed="yes"), "invalid_schema", "signed"),
         (DOCUMENT_TOPIC, raw(SENT, format="fax"), "invalid_schema", "format"),
         (DOCUMENT_TOPIC, raw(SENT, receiver_agency=...), "invalid_schema", "receiver_agency"),
@@ -173,6 +207,41 @@ def test_scrub_removes_personal_fields_from_bytes_bound_for_the_dead_letter_topi
     assert scrub(raw(SUBMITTED)) == raw(SUBMITTED)  # untouched when there is nothing to remove
 
 
+def test_v1_1_fields_are_optional_and_false_by_default_and_a_payment_decodes() -> None:
+    """A v1 producer's events decode exactly as before (CONTRACT v1.1)."""
+    accepted = decode(DOSSIER_TOPIC, raw(SUBMITTED, event_type="dossier.accepted", due_at=DUE))
+    assert isinstance(accepted, DossierAccepted)
+    assert accepted.digitized is False
+    returned = decode(
+        DOSSIER_TOPIC, raw(SUBMITTED, event_type="dossier.result_returned", delivery="postal")
+    )
+    assert isinstance(returned, DossierResultReturned)
+    assert returned.electronic_result is False
+    digitized = decode(
+        DOSSIER_TOPIC,
+        raw(SUBMITTED, event_type="dossier.accepted", due_at=DUE, digitized=True),
+    )
+    assert isinstance(digitized, DossierAccepted)
+    assert digitized.digitized is True
+    electronic = decode(
+        DOSSIER_TOPIC,
+        raw(
+            SUBMITTED,
+            event_type="dossier.result_returned",
+            delivery="online",
+            electronic_result=True,
+        ),
+    )
+    assert isinstance(electronic, DossierResultReturned)
+    assert electronic.electronic_result
+    paid = decode(DOSSIER_TOPIC, raw(PAID))
+    assert isinstance(paid, DossierPaid)
+    assert (paid.channel, paid.amount_vnd) == ("online", 150000)
+    assert isinstance(
+        decode(DOSSIER_TOPIC, raw(PAID, channel="offline", amount_vnd=0)), DossierPaid
+    )
+
+
 def test_exported_json_schemas_accept_real_events_and_reject_bad_enums(tmp_path: Path) -> None:
     written = export_json_schemas(tmp_path)
     assert sorted(p.name for p in written) == sorted(f"{t}.schema.json" for t in INPUT_TOPICS)
@@ -180,6 +249,9 @@ def test_exported_json_schemas_accept_real_events_and_reject_bad_enums(tmp_path:
     document_schema = json.loads((tmp_path / f"{DOCUMENT_TOPIC}.schema.json").read_text())
     jsonschema.validate(SUBMITTED, dossier_schema)
     jsonschema.validate(SENT, document_schema)
+    jsonschema.validate(PAID, dossier_schema)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({**PAID, "amount_vnd": -5}, dossier_schema)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({**SUBMITTED, "channel": "fax"}, dossier_schema)
     with pytest.raises(jsonschema.ValidationError):
@@ -190,7 +262,7 @@ def test_every_topic_lists_the_contract_event_types() -> None:
     assert INPUT_TOPICS[DOSSIER_TOPIC].event_types == (
         "dossier.submitted", "dossier.accepted", "dossier.supplement_requested",
         "dossier.supplemented", "dossier.resolved", "dossier.result_returned",
-        "dossier.withdrawn", "dossier.rated",
+        "dossier.paid", "dossier.withdrawn", "dossier.rated",
     )  # fmt: skip
     assert INPUT_TOPICS[DOCUMENT_TOPIC].event_types == ("document.sent", "document.received")
 
@@ -239,7 +311,29 @@ def _corpus() -> list[tuple[str, bytes]]:
         corpus.append((DOSSIER_TOPIC, raw(SUBMITTED, occurred_at=stamp)))
         corpus.append((DOSSIER_TOPIC, raw(SUBMITTED, event_type="dossier.accepted", due_at=stamp)))
         corpus.append((DOCUMENT_TOPIC, raw(SENT, occurred_at=stamp)))
+        corpus.append((DOSSIER_TOPIC, raw(PAID, occurred_at=stamp)))
+    corpus += [
+        (DOSSIER_TOPIC, raw(PAID, **change))
+        for change in (
+            {"amount_vnd": 0},
+            {"amount_vnd": -1},
+            {"amount_vnd": 2.0},  # an integer to JSON Schema: to citypulse too
+            {"amount_vnd": 2.5},
+            {"amount_vnd": True},
+            {"amount_vnd": "100"},
+            {"channel": "counter"},
+            {"channel": ...},
+        )
+    ]
+    corpus += [
+        (DOSSIER_TOPIC, raw(SUBMITTED, event_type="dossier.accepted", due_at=DUE, digitized=v))
+        for v in (True, False, None, "true", 1, ...)
+    ]
     corpus += [(DOSSIER_TOPIC, raw(SUBMITTED, **levels)) for levels in LEVELS]
+    corpus += [
+        (DOSSIER_TOPIC, raw(SUBMITTED, event_type="dossier.rated", score=score))
+        for score in (5, 5.0, 4.5, 0.0, True, "5")
+    ]
     return corpus
 
 
