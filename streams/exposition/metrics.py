@@ -49,6 +49,7 @@ _LEVELS = ("full_process", "partial", "offline")
 _OUTCOMES = ("approved", "rejected")
 _TIMELINESS = ("on_time", "late")
 _DELIVERIES = ("online", "postal", "counter")
+_PAYMENT_CHANNELS = ("online", "offline")
 _FORMATS = ("electronic", "paper")
 _BOOL = ("true", "false")
 _KEY = ["province", "agency"]
@@ -150,6 +151,30 @@ class KpiCollector(Collector):
             rows,
             lambda s: s.results_returned,
         )
+        yield _labelled(
+            "citypulse_dossiers_accepted",
+            "Dossiers accepted; digitized = papers digitised at reception.",
+            ["digitized"],
+            ((b,) for b in _BOOL),
+            rows,
+            lambda s: s.accepted,
+        )
+        yield _labelled(
+            "citypulse_dossier_payments",
+            "Dossier fees paid, by channel (online = the national payment platform).",
+            ["channel"],
+            ((c,) for c in _PAYMENT_CHANNELS),
+            rows,
+            lambda s: s.payments,
+        )
+        electronic = CounterMetricFamily(
+            "citypulse_dossier_electronic_results",
+            "Results returned as digitally signed electronic documents.",
+            labels=_KEY,
+        )
+        for key, snap in rows:
+            electronic.add_metric(list(key), sum(snap.results_electronic.values()))
+        yield electronic
         yield _labelled(
             "citypulse_dossier_ratings",
             "Ratings; satisfied = score >= 4.",

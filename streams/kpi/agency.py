@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from .clock import LocalDays
 from .config import KpiConfig
 from .facts import (
+    Accepted,
     AgencyKey,
     Awaiting,
     Delivered,
@@ -21,6 +22,7 @@ from .facts import (
     DueRemoved,
     Fact,
     Opened,
+    Paid,
     Processed,
     Rated,
     Received,
@@ -60,7 +62,11 @@ class AgencyAggregate:
     received: dict[str, int] = field(default_factory=dict)
     resolved: dict[str, int] = field(default_factory=dict)
     withdrawn: int = 0
+    accepted: dict[str, int] = field(default_factory=dict)  # by digitized
     results_returned: dict[str, int] = field(default_factory=dict)
+    #: results returned as electronic documents, by delivery
+    results_electronic: dict[str, int] = field(default_factory=dict)
+    payments: dict[str, int] = field(default_factory=dict)  # by channel
     ratings: dict[str, int] = field(default_factory=dict)
     documents_sent: dict[str, int] = field(default_factory=dict)
     open: int = 0
@@ -96,7 +102,8 @@ class AgencyAggregate:
         if today is not None:
             for item, matches in _TODAY_BY_FAMILY[family]:
                 if matches(label):
-                    today[item] += 1
+                    # .get: a day's counters recovered from before an item existed lack it
+                    today[item] = today.get(item, 0) + 1
 
     def count_resolution(self, day: str, outcome: str, on_time: bool) -> None:
         self.count("resolved", f"{outcome}/{'on_time' if on_time else 'late'}", day)
@@ -135,7 +142,8 @@ class AgencyAggregate:
         return bisect_left(self.awaiting, now - after)
 
     def today_at(self, day: str) -> dict[str, int]:
-        return self.today if day == self.day else zero_today()
+        """Today's counters on ``day``, every item present (a copy)."""
+        return {**zero_today(), **self.today} if day == self.day else zero_today()
 
 
 class AgencyBook:
@@ -177,6 +185,8 @@ class AgencyBook:
         match fact:
             case Received(day=day, channel=channel, service_level=level):
                 agg.count("received", f"{channel}/{level}", day)
+            case Accepted(day=day, digitized=digitized):
+                agg.count("accepted", "true" if digitized else "false", day)
             case Opened(delta=delta):
                 agg.open += delta
             case DueAdded(due_at=due_at):
@@ -198,8 +208,12 @@ class AgencyBook:
                 agg.processing_sum += seconds
             case Withdrawn():
                 agg.withdrawn += 1
-            case ResultReturned(day=day, delivery=delivery):
+            case ResultReturned(day=day, delivery=delivery, electronic=electronic):
                 agg.count("results_returned", delivery, day)
+                if electronic:
+                    agg.count("results_electronic", delivery, day)
+            case Paid(day=day, channel=channel):
+                agg.count("payments", channel, day)
             case Rated(day=day, satisfied=satisfied):
                 agg.count("ratings", "true" if satisfied else "false", day)
             case Sent(day=day, format=fmt, signed=signed):

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from citypulse.schemas import (
     DossierAccepted,
+    DossierPaid,
     DossierRated,
     DossierResolved,
     DossierResultReturned,
@@ -48,6 +49,7 @@ class DossierState:
     outcome: str | None = None
     resolution_pending: bool = False
     delivery: str | None = None
+    paid: str | None = None  # the payment's channel
     score: int | None = None
 
     @property
@@ -103,6 +105,7 @@ def apply_dossier_event(
             due_at = event.due_at.timestamp()
             rec.accepted_at = t
             rec.due_at = due_at
+            emit(fact.Accepted(key, day, event.digitized))
             if rec.is_open:
                 emit(fact.DueAdded(key, due_at))
             elif rec.resolution_pending and rec.closed_at is not None and t <= rec.closed_at:
@@ -127,7 +130,13 @@ def apply_dossier_event(
             if rec.delivery is not None:
                 return CONFLICT
             rec.delivery = event.delivery
-            emit(fact.ResultReturned(key, day, event.delivery))
+            emit(fact.ResultReturned(key, day, event.delivery, event.electronic_result))
+
+        case DossierPaid():
+            if rec.paid is not None:
+                return CONFLICT
+            rec.paid = event.channel
+            emit(fact.Paid(key, day, event.channel))
 
         case DossierRated():
             if rec.score is not None:

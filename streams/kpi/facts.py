@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Final, NamedTuple, get_args
 
 __all__ = [
+    "Accepted",
     "AgencyKey",
     "Awaiting",
     "Delivered",
@@ -28,6 +29,7 @@ __all__ = [
     "Emit",
     "Fact",
     "Opened",
+    "Paid",
     "Processed",
     "Rated",
     "Received",
@@ -53,6 +55,14 @@ class Received(NamedTuple):
     day: str
     channel: str
     service_level: str
+
+
+class Accepted(NamedTuple):
+    """A dossier was accepted; ``digitized``: its papers were digitised at reception."""
+
+    key: AgencyKey
+    day: str
+    digitized: bool
 
 
 class Opened(NamedTuple):
@@ -109,11 +119,21 @@ class Withdrawn(NamedTuple):
 
 
 class ResultReturned(NamedTuple):
-    """A dossier's result was returned."""
+    """A dossier's result was returned; ``electronic``: as a digitally signed electronic
+    document (a default, so that facts written before v1.1 decode)."""
 
     key: AgencyKey
     day: str
     delivery: str
+    electronic: bool = False
+
+
+class Paid(NamedTuple):
+    """A dossier's fee was paid, through ``channel``."""
+
+    key: AgencyKey
+    day: str
+    channel: str
 
 
 class Rated(NamedTuple):
@@ -150,8 +170,8 @@ class Delivered(NamedTuple):
 
 
 Fact = (
-    Received | Opened | DueAdded | DueRemoved | Resolved | ResolutionSettled | Processed
-    | Withdrawn | ResultReturned | Rated | Sent | Awaiting | Delivered
+    Received | Accepted | Opened | DueAdded | DueRemoved | Resolved | ResolutionSettled
+    | Processed | Withdrawn | ResultReturned | Paid | Rated | Sent | Awaiting | Delivered
 )  # fmt: skip
 
 #: where a reducer sends the facts it emits

@@ -57,6 +57,8 @@ def _every(label: str) -> bool:
 RECEIVED: Final = Count("received", "received", _every)
 RESOLVED: Final = Count("resolved", "resolved", _every)
 RESULTS: Final = Count("results_returned", "results_returned", _every)
+ACCEPTED: Final = Count("accepted", "accepted", _every)
+PAYMENTS: Final = Count("payments", "payments", _every)
 RATINGS: Final = Count("ratings", "ratings", _every)
 SENT: Final = Count("documents_sent", "documents_sent", _every)
 ELECTRONIC: Final = Count(
@@ -92,6 +94,27 @@ RATIOS: Final = (
         RESULTS,
         "Results returned online",
         "Trả kết quả trực tuyến",
+    ),
+    Ratio(
+        "digitization",
+        Count("accepted_digitized", "accepted", lambda label: label == "true"),
+        ACCEPTED,
+        "Digitised dossiers",
+        "Số hóa hồ sơ",
+    ),
+    Ratio(
+        "online_payment",
+        Count("payments_online", "payments", lambda label: label == "online"),
+        PAYMENTS,
+        "Online payment",
+        "Thanh toán trực tuyến",
+    ),
+    Ratio(
+        "electronic_result",
+        Count("results_electronic", "results_electronic", _every),
+        RESULTS,
+        "Electronic results",
+        "Kết quả điện tử",
     ),
     Ratio(
         "electronic_document",

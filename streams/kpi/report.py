@@ -39,10 +39,13 @@ class KpiSnapshot:
     resolved: dict[str, int]
     resolution_pending: int
     withdrawn: int
+    accepted: dict[str, int]
     open: int
     overdue: int
     due_soon: int
     results_returned: dict[str, int]
+    results_electronic: dict[str, int]
+    payments: dict[str, int]
     ratings: dict[str, int]
     documents_sent: dict[str, int]
     undelivered: int
@@ -56,7 +59,10 @@ class KpiSnapshot:
         families = {
             "received": self.received,
             "resolved": self.resolved,
+            "accepted": self.accepted,
             "results_returned": self.results_returned,
+            "results_electronic": self.results_electronic,
+            "payments": self.payments,
             "ratings": self.ratings,
             "documents_sent": self.documents_sent,
         }
@@ -70,10 +76,13 @@ class KpiSnapshot:
             resolved=dict(agg.resolved),
             resolution_pending=len(agg.pending),
             withdrawn=agg.withdrawn,
+            accepted=dict(agg.accepted),
             open=agg.open,
             overdue=agg.overdue(now),
             due_soon=agg.due_soon(now, config.due_soon_horizon),
             results_returned=dict(agg.results_returned),
+            results_electronic=dict(agg.results_electronic),
+            payments=dict(agg.payments),
             ratings=dict(agg.ratings),
             documents_sent=dict(agg.documents_sent),
             undelivered=agg.undelivered(now, config.undelivered_after),
@@ -81,7 +90,7 @@ class KpiSnapshot:
                 config.processing_buckets, agg.processing_buckets, agg.processing_sum
             ),
             delivery=Histogram.of(config.delivery_buckets, agg.delivery_buckets, agg.delivery_sum),
-            today=dict(agg.today_at(day)),
+            today=agg.today_at(day),
         )
 
     @classmethod
@@ -106,10 +115,13 @@ class KpiSnapshot:
             resolved=merged(s.resolved for s in items),
             resolution_pending=sum(s.resolution_pending for s in items),
             withdrawn=sum(s.withdrawn for s in items),
+            accepted=merged(s.accepted for s in items),
             open=sum(s.open for s in items),
             overdue=sum(s.overdue for s in items),
             due_soon=sum(s.due_soon for s in items),
             results_returned=merged(s.results_returned for s in items),
+            results_electronic=merged(s.results_electronic for s in items),
+            payments=merged(s.payments for s in items),
             ratings=merged(s.ratings for s in items),
             documents_sent=merged(s.documents_sent for s in items),
             undelivered=sum(s.undelivered for s in items),

@@ -35,6 +35,7 @@ _ONCE = {
     "dossier.withdrawn": "closing",
     "dossier.result_returned": "returned",
     "dossier.rated": "rated",
+    "dossier.paid": "paid",
     "document.sent": "sent",
     "document.received": "received",
 }
@@ -42,7 +43,8 @@ _ONCE = {
 _TODAY = (
     "received", "received_online", "received_full_process", "resolved", "resolved_on_time",
     "results_returned", "results_online", "ratings", "ratings_satisfied", "documents_sent",
-    "documents_electronic", "documents_signed",
+    "documents_electronic", "documents_signed", "accepted", "accepted_digitized", "payments",
+    "payments_online", "results_electronic",
 )  # fmt: skip
 
 
@@ -143,8 +145,9 @@ def oracle_report(
     rows: dict[tuple[str, str], dict[str, Any]] = defaultdict(
         lambda: {
             "received": Counter(), "resolved": Counter(), "resolution_pending": 0,
-            "withdrawn": 0, "open": 0, "overdue": 0, "due_soon": 0,
-            "results_returned": Counter(), "ratings": Counter(), "documents_sent": Counter(),
+            "withdrawn": 0, "open": 0, "overdue": 0, "due_soon": 0, "accepted": Counter(),
+            "results_returned": Counter(), "results_electronic": Counter(),
+            "payments": Counter(), "ratings": Counter(), "documents_sent": Counter(),
             "undelivered": 0, "processing": [], "delivery": [], "today": Counter(),
         }
     )  # fmt: skip
@@ -183,6 +186,18 @@ def oracle_report(
                         r["overdue"] += 1
                     elif due - now <= due_soon_horizon:
                         r["due_soon"] += 1
+        if acc is not None:
+            digitized = acc.digitized  # type: ignore[union-attr]
+            r["accepted"][str(digitized).lower()] += 1
+            if day(_ts(acc)) == today:
+                r["today"]["accepted"] += 1
+                r["today"]["accepted_digitized"] += digitized
+        if "paid" in s:
+            channel = s["paid"].channel  # type: ignore[union-attr]
+            r["payments"][channel] += 1
+            if day(_ts(s["paid"])) == today:
+                r["today"]["payments"] += 1
+                r["today"]["payments_online"] += channel == "online"
         if closing is not None and closing.event_type == "dossier.withdrawn":
             r["withdrawn"] += 1
         elif closing is not None:
@@ -204,10 +219,13 @@ def oracle_report(
                 r["processing"].append(resolved_at - _ts(sub))
         if "returned" in s:
             delivery = s["returned"].delivery  # type: ignore[union-attr]
+            electronic = s["returned"].electronic_result  # type: ignore[union-attr]
             r["results_returned"][delivery] += 1
+            r["results_electronic"][delivery] += electronic
             if day(_ts(s["returned"])) == today:
                 r["today"]["results_returned"] += 1
                 r["today"]["results_online"] += delivery in ("online", "postal")
+                r["today"]["results_electronic"] += electronic
         if "rated" in s:
             satisfied = s["rated"].score >= 4  # type: ignore[union-attr]
             r["ratings"][str(satisfied).lower()] += 1
@@ -220,7 +238,10 @@ def oracle_report(
         for name in (
             "received",
             "resolved",
+            "accepted",
             "results_returned",
+            "results_electronic",
+            "payments",
             "ratings",
             "documents_sent",
             "today",
@@ -243,10 +264,13 @@ def oracle_report(
         )
         out["delivery"] = _histogram(delivery_bounds, [v for p in parts for v in p["delivery"]])
         out["today"] = {k: out["today"].get(k, 0) for k in _TODAY}
-        rec, res, ret, rat, snt = (
+        rec, res, ret, rat, snt, acc_, pay, ele = (
             out[k]
-            for k in ("received", "resolved", "results_returned", "ratings", "documents_sent")
-        )
+            for k in (
+                "received", "resolved", "results_returned", "ratings", "documents_sent",
+                "accepted", "payments", "results_electronic",
+            )
+        )  # fmt: skip
         n_rec = sum(rec.values())
         electronic = sum(n for k, n in snt.items() if k.split("/")[0] == "electronic")
         out["rates"] = {
@@ -263,6 +287,9 @@ def oracle_report(
             "satisfaction": _div(rat.get("true", 0), sum(rat.values())),
             "electronic_document": _div(electronic, sum(snt.values())),
             "digital_signature": _div(snt.get("electronic/true", 0), electronic),
+            "digitization": _div(acc_.get("true", 0), sum(acc_.values())),
+            "online_payment": _div(pay.get("online", 0), sum(pay.values())),
+            "electronic_result": _div(sum(ele.values()), sum(ret.values())),
         }
         t = out["today"]
         out["today_rates"] = {
@@ -273,6 +300,9 @@ def oracle_report(
             "satisfaction": _div(t["ratings_satisfied"], t["ratings"]),
             "electronic_document": _div(t["documents_electronic"], t["documents_sent"]),
             "digital_signature": _div(t["documents_signed"], t["documents_electronic"]),
+            "digitization": _div(t["accepted_digitized"], t["accepted"]),
+            "online_payment": _div(t["payments_online"], t["payments"]),
+            "electronic_result": _div(t["results_electronic"], t["results_returned"]),
         }
         num = den = 0.0
         for kpi, w in index_weights:

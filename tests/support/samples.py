@@ -16,7 +16,8 @@ KPI_FAMILIES = (
     "citypulse_dossiers_open", "citypulse_dossiers_overdue", "citypulse_dossiers_due_soon",
     "citypulse_dossiers_resolution_pending", "citypulse_documents_undelivered",
     "citypulse_dossier_processing_seconds", "citypulse_document_delivery_seconds",
-    "citypulse_kpi_ratio", "citypulse_today_items",
+    "citypulse_kpi_ratio", "citypulse_today_items", "citypulse_dossiers_accepted",
+    "citypulse_dossier_payments", "citypulse_dossier_electronic_results",
 )  # fmt: skip
 
 
@@ -66,6 +67,17 @@ def expected_samples(report: dict[str, Any]) -> Samples:
             out[
                 _key("citypulse_documents_sent_total", {**base, "format": fmt, "signed": signed})
             ] = snap["documents_sent"].get(f"{fmt}/{signed}", 0)
+        for digitized in ("true", "false"):
+            out[_key("citypulse_dossiers_accepted_total", {**base, "digitized": digitized})] = snap[
+                "accepted"
+            ].get(digitized, 0)
+        for channel in ("online", "offline"):
+            out[_key("citypulse_dossier_payments_total", {**base, "channel": channel})] = snap[
+                "payments"
+            ].get(channel, 0)
+        out[_key("citypulse_dossier_electronic_results_total", base)] = sum(
+            snap["results_electronic"].values()
+        )
         out[_key("citypulse_dossiers_withdrawn_total", base)] = snap["withdrawn"]
         for gauge, field in (
             ("open", "open"),

@@ -167,12 +167,16 @@ def test_a_second_different_event_for_a_once_only_step_is_a_conflict() -> None:
 
 
 def test_a_dossier_counts_under_the_agency_of_its_submission() -> None:
+    """From its submission on: a step applied before it (here the acceptance, counted for the
+    digitisation rate) stays counted under the agency known then (docs/kpis.md)."""
     engine = KpiEngine()
     fold(engine, dossier("accepted", "D1", "2026-03-02 08:10", due_at="2026-03-02 17:00", agency="SXD"),
          dossier("submitted", "D1", "2026-03-02 08:00", agency="STP"))  # fmt: skip
     report = engine.report()
     assert report.agencies[STP].open == 1
-    assert ("TTH", "SXD") not in report.agencies
+    assert report.agencies[STP].due_soon == 1
+    sxd = report.agencies[("TTH", "SXD")]
+    assert (sxd.open, sxd.received, sxd.due_soon, sxd.accepted) == (0, {}, 0, {"false": 1})
 
 
 def test_unknown_agencies_are_counted_until_the_bound_then_reported_as_other() -> None:

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from citypulse.streams.kpi import Fact, decode_fact, encode_fact
-from citypulse.streams.kpi.facts import agency_name, parse_agency_name
+from citypulse.streams.kpi.facts import ResultReturned, agency_name, parse_agency_name
 from citypulse.streams.stages.codec import dumps, loads
 
 _CODE = st.text(st.characters(categories=("L", "N"), exclude_characters="/"), min_size=1)
@@ -48,8 +48,17 @@ def test_the_wire_names_are_those_of_the_stored_rows() -> None:
         ("result_returned", ["2026-03-02", "online"]), ("rated", ["2026-03-02", True]),
         ("sent", ["2026-03-02", "electronic", True]), ("awaiting", [1.0]),
         ("delivered", [1.0, 2.0, True]),
+        # v1.1
+        ("accepted", ["2026-03-02", True]), ("paid", ["2026-03-02", "online"]),
     )}  # fmt: skip
     assert len(names) == len(get_args(Fact))
+
+
+def test_a_result_returned_written_before_v1_1_is_not_electronic() -> None:
+    old = decode_fact(["result_returned", ["TTH", "STP"], "2026-03-02", "online"])
+    assert old == ResultReturned(("TTH", "STP"), "2026-03-02", "online", electronic=False)
+    new = ResultReturned(("TTH", "STP"), "2026-03-02", "postal", electronic=True)
+    assert decode_fact(encode_fact(new)) == new
 
 
 def test_an_unknown_fact_is_refused() -> None:
