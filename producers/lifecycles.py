@@ -30,6 +30,9 @@ class AgencyTraits:
     late_share: float
     electronic_share: float
     signed_share: float
+    digitized_share: float
+    online_payment_share: float
+    electronic_result_share: float
 
 
 class Lifecycles:
@@ -104,7 +107,31 @@ class Lifecycles:
         else:  # checked by an officer within office hours
             accepted = self._office_delay(submitted_at, 2 * _HOUR)
         due = cal.add_working_days(accepted, procedure.processing_days)
-        events.append(self._event("dossier.accepted", accepted, code, **ids, due_at=self._iso(due)))
+        digitized = rng.random() < traits.digitized_share
+        events.append(
+            self._event(
+                "dossier.accepted",
+                accepted,
+                code,
+                **ids,
+                due_at=self._iso(due),
+                digitized=digitized,
+            )
+        )
+        if rng.random() < p.fee_share:
+            online = rng.random() < traits.online_payment_share
+            paid = accepted + (rng.randint(60, 3600) if online else rng.randint(60, 900))
+            amount = rng.choice((25_000, 50_000, 100_000, 150_000, 300_000, 500_000))
+            events.append(
+                self._event(
+                    "dossier.paid",
+                    paid,
+                    code,
+                    **ids,
+                    channel="online" if online else "offline",
+                    amount_vnd=amount,
+                )
+            )
 
         t = accepted
         if rng.random() < p.supplement_share:
@@ -144,8 +171,16 @@ class Lifecycles:
             returned = resolved + rng.randint(60, 1800)
         else:
             returned = self._office_delay(resolved, 6 * _HOUR)
+        electronic = rng.random() < traits.electronic_result_share
         events.append(
-            self._event("dossier.result_returned", returned, code, **ids, delivery=delivery)
+            self._event(
+                "dossier.result_returned",
+                returned,
+                code,
+                **ids,
+                delivery=delivery,
+                electronic_result=electronic,
+            )
         )
 
         if rng.random() < p.rating_share:

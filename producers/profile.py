@@ -22,6 +22,11 @@ class Profile:
     late_share: float = 0.08  # mean share of late resolutions (5-15 % across agencies)
     rejected_share: float = 0.06
     rating_share: float = 0.35
+    #: v1.1, means across agencies: dossiers digitised at reception (of accepted ones)
+    digitized_share: float = 0.75
+    fee_share: float = 0.35  # dossiers with a fee to pay (paid once, after acceptance)
+    online_payment_share: float = 0.45  # of fees, paid through the national platform
+    electronic_result_share: float = 0.60  # results issued as signed electronic documents
     documents_per_dossier: float = 2.06  # ~700,000 documents / ~340,000 dossiers a year
     electronic_share: float = 0.95
     signed_share: float = 0.93  # of electronic documents

@@ -47,6 +47,15 @@ def _daily_integral(weight: Callable[[int], float]) -> float:
     return sum(weight(s) for s in range(0, _DAY, 60)) * 60
 
 
+def _spread(rng: random.Random, mean: float, sigma: float = 0.7) -> float:
+    """One agency's share around a province's ``mean``: normal on the log-odds scale, so
+    that agencies spread realistically and every share stays within (0, 1)."""
+    if mean in (0.0, 1.0):
+        return mean
+    logit = math.log(mean / (1 - mean)) + rng.gauss(0.0, sigma)
+    return 1 / (1 + math.exp(-logit))
+
+
 class _Arrivals:
     """Arrival times of a non-homogeneous Poisson process, by thinning."""
 
@@ -112,7 +121,14 @@ class Simulator:
         late = self.config.agency_late_share.get(agency.code, min(0.5, p.late_share * spread))
         electronic = 1 - min(0.5, (1 - p.electronic_share) * math.exp(rng.gauss(0.0, 0.6)))
         signed = 1 - min(0.5, (1 - p.signed_share) * math.exp(rng.gauss(0.0, 0.6)))
-        return AgencyTraits(late, electronic, signed)
+        return AgencyTraits(
+            late,
+            electronic,
+            signed,
+            _spread(rng, p.digitized_share),
+            _spread(rng, p.online_payment_share),
+            _spread(rng, p.electronic_result_share),
+        )
 
     # -- the clean stream ----------------------------------------------------------------
     def events(self) -> Iterator[CleanEvent]:

@@ -41,8 +41,8 @@ def simulated(config: SimulationConfig, events: int) -> list[Message]:
 
 
 def agency_behind() -> list[Message]:
-    """CAT resolves 60 % of its dossiers late (the others 5-15 %)."""
-    return simulated(replace(BASE, agency_late_share={"CAT": 0.6}), 20_000)
+    """CAT resolves 70 % of its dossiers late (the others 5-15 %)."""
+    return simulated(replace(BASE, agency_late_share={"CAT": 0.7}), 20_000)
 
 
 def documents_stall() -> Iterator[Message]:
