@@ -30,7 +30,7 @@ REF = load_reference()
 DEGRADED, HEALTHY = "CAT", "SKHDT"  # the two agencies with most resolutions on the last day
 SIMULATION = SimulationConfig(
     seed=7,
-    agency_late_share={DEGRADED: 0.6, HEALTHY: 0.0},  # an agency falling behind, one that is not
+    agency_late_share={DEGRADED: 0.7, HEALTHY: 0.0},  # an agency falling behind, one that is not
     faults=Faults(duplicate=0.01, disorder=0.02, late=0.005, malformed=0.005),
 )
 ALERT = "CitypulseOnTimeResolutionLow"
