@@ -23,7 +23,10 @@ from typing import Any
 
 import yaml
 
+from citypulse.schemas import load_reference
 from citypulse.streams.kpi.ratios import RATIOS
+
+from .service_index_rules import service_index_rules
 
 __all__ = [
     "BURN_RATES",
@@ -463,6 +466,11 @@ def rule_groups() -> dict[str, Any]:
     return {
         "groups": [
             {"name": "citypulse-recording", "interval": "30s", "rules": _recording_rules()},
+            {
+                "name": "citypulse-service-index",
+                "interval": "30s",
+                "rules": service_index_rules(load_reference().scoring),
+            },
             {"name": "citypulse-kpi", "interval": "30s", "rules": kpi_alerts},
             # the ratios and the alerts that read them in one group: evaluated in this order,
             # so an alert always sees the ratios of the same evaluation

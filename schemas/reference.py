@@ -1,4 +1,5 @@
-"""Reference data of a province: agencies, procedures, index weights (``data/reference.toml``)."""
+"""Reference data of a province: agencies, procedures, index weights, the service index's
+scoring table (``data/reference.toml``)."""
 
 from __future__ import annotations
 
@@ -11,11 +12,22 @@ from typing import Literal
 
 from .dossier import ServiceLevel
 
-__all__ = ["Agency", "Procedure", "Reference", "ReferenceDataError", "load_reference"]
+__all__ = [
+    "PUBLISHED",
+    "Agency",
+    "Indicator",
+    "Procedure",
+    "Reference",
+    "ReferenceDataError",
+    "ScoringTable",
+    "load_reference",
+]
 
 AgencyLevel = Literal["province", "district", "commune"]
 _LEVELS: tuple[AgencyLevel, ...] = ("province", "district", "commune")
 _SERVICE_LEVELS: tuple[ServiceLevel, ...] = ("full_process", "partial", "offline")
+#: the service index's indicator read from reference data (an agency's ``published_share``)
+PUBLISHED = "published"
 
 
 class ReferenceDataError(ValueError):
@@ -28,6 +40,27 @@ class Agency:
     name: str
     level: AgencyLevel
     district: str
+    #: share of its procedures published on time on the national database (None: not known)
+    published_share: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Indicator:
+    """One indicator of the service index: ``rate`` is a KPI's name (``citypulse_kpi_ratio``)
+    or :data:`PUBLISHED`."""
+
+    group: str
+    rate: str
+    points: float
+    full_marks_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class ScoringTable:
+    """The service index's groups (name, max points, in order) and indicators (CONTRACT §8)."""
+
+    groups: tuple[tuple[str, float], ...]
+    indicators: tuple[Indicator, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +84,7 @@ class Reference:
     agencies: tuple[Agency, ...]
     procedures: tuple[Procedure, ...]
     index_weights: tuple[tuple[str, float], ...]
+    scoring: ScoringTable
 
     def agency(self, code: str) -> Agency:
         for agency in self.agencies:
@@ -74,7 +108,13 @@ def _parse(data: dict[str, object], origin: str) -> Reference:
         assert isinstance(province, dict)
         districts = tuple(str(d["code"]) for d in data["districts"])  # type: ignore[attr-defined]
         agencies = tuple(
-            Agency(str(a["code"]), str(a["name"]), a["level"], str(a["district"]))
+            Agency(
+                str(a["code"]),
+                str(a["name"]),
+                a["level"],
+                str(a["district"]),
+                None if a.get("published_share") is None else float(a["published_share"]),
+            )
             for a in data["agencies"]  # type: ignore[attr-defined]
         )
         procedures = tuple(
@@ -91,6 +131,17 @@ def _parse(data: dict[str, object], origin: str) -> Reference:
             for p in data["procedures"]  # type: ignore[attr-defined]
         )
         weights = data["index"]["weights"]  # type: ignore[index]
+        table = data["service_index"]
+        assert isinstance(table, dict)
+        scoring = ScoringTable(
+            tuple((str(g), float(m)) for g, m in table["groups"].items()),
+            tuple(
+                Indicator(
+                    str(i["group"]), str(i["rate"]), float(i["points"]), float(i["full_marks_at"])
+                )
+                for i in table["indicators"]
+            ),
+        )
     except (KeyError, TypeError, AssertionError) as exc:
         raise fail(f"missing or malformed entry ({exc!r})") from exc
     codes = {a.code for a in agencies}
@@ -101,6 +152,8 @@ def _parse(data: dict[str, object], origin: str) -> Reference:
             raise fail(f"agency {a.code}: level must be one of {_LEVELS}")
         if a.district not in districts:
             raise fail(f"agency {a.code}: unknown district {a.district}")
+        if a.published_share is not None and not 0 <= a.published_share <= 1:
+            raise fail(f"agency {a.code}: published_share must be within [0, 1]")
     for p in procedures:
         if p.service_level not in _SERVICE_LEVELS:
             raise fail(f"procedure {p.code}: service_level must be one of {_SERVICE_LEVELS}")
@@ -108,6 +161,14 @@ def _parse(data: dict[str, object], origin: str) -> Reference:
             raise fail(f"procedure {p.code}: handled_at=province needs a known agency")
         if p.processing_days < 1 or p.daily_volume <= 0:
             raise fail(f"procedure {p.code}: processing_days and daily_volume must be positive")
+    groups = dict(scoring.groups)
+    for i in scoring.indicators:
+        if i.group not in groups:
+            raise fail(f"service_index: indicator {i.rate} names an unknown group {i.group}")
+        if i.points <= 0 or i.full_marks_at <= 0:
+            raise fail(f"service_index: indicator {i.rate}: points and full_marks_at must be > 0")
+    if any(m <= 0 for m in groups.values()):
+        raise fail("service_index: every group's max must be > 0")
     index_weights = tuple(sorted((str(k), float(v)) for k, v in weights.items()))
     if any(w < 0 for _, w in index_weights) or sum(w for _, w in index_weights) <= 0:
         raise fail("index weights must be non-negative and not all zero")
@@ -119,6 +180,7 @@ def _parse(data: dict[str, object], origin: str) -> Reference:
         agencies=agencies,
         procedures=procedures,
         index_weights=index_weights,
+        scoring=scoring,
     )
 
 

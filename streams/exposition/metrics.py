@@ -112,6 +112,16 @@ class AgencyInfoCollector(Collector):
         for a in r.agencies:
             family.add_metric([r.province, a.code, a.name, r.province_name, a.level, a.district], 1)
         yield family
+        shares = GaugeMetricFamily(
+            "citypulse_agency_published_share",
+            "Share of the agency's procedures published on time on the national database "
+            "(reference data; the transparency group of the service index).",
+            labels=_KEY,
+        )
+        for a in r.agencies:
+            if a.published_share is not None:
+                shares.add_metric([r.province, a.code], a.published_share)
+        yield shares
 
 
 class KpiCollector(Collector):
@@ -255,6 +265,28 @@ class KpiCollector(Collector):
             for name, value in sorted(snap.today.items()):
                 today.add_metric([*key, name], value)
         yield today
+        month = GaugeMetricFamily(
+            "citypulse_month_items",
+            "The current month's counts behind the month's service index (event time, local "
+            "calendar month).",
+            labels=[*_KEY, "item"],
+        )
+        for key, snap in rows:
+            for name, value in sorted(snap.month.items()):
+                month.add_metric([*key, name], value)
+        yield month
+        points = GaugeMetricFamily(
+            "citypulse_service_index_points",
+            "Service index (CONTRACT §8): points of each group with something to score in the "
+            "period, and the total out of 100.",
+            labels=[*_KEY, "period", "group"],
+        )
+        if report.scoring is not None:
+            for key, snap in rows:
+                for period, groups in snap.service_index(report.scoring).items():
+                    for group, value in groups.items():
+                        points.add_metric([*key, period, group], value)
+        yield points
 
 
 class PipelineMetrics(NamedTuple):

@@ -80,6 +80,9 @@ class AgencyAggregate:
     delivery_sum: float = 0.0
     day: str = ""
     today: dict[str, int] = field(default_factory=zero_today)
+    #: the local calendar month (``YYYY-MM``) of ``month_counts``, the same items as today's
+    month: str = ""
+    month_counts: dict[str, int] = field(default_factory=zero_today)
 
     # -- today -------------------------------------------------------------------------
     def _today(self, day: str) -> dict[str, int] | None:
@@ -92,18 +95,29 @@ class AgencyAggregate:
             return self.today
         return None  # an event of an earlier day: counted in totals, not in today's ratios
 
+    def _month(self, month: str) -> dict[str, int] | None:
+        """The month's counters if ``month`` is (or starts) the aggregate's month, else None."""
+        if month == self.month:
+            return self.month_counts
+        if month > self.month:
+            self.month = month
+            self.month_counts = zero_today()
+            return self.month_counts
+        return None
+
     # -- counting ------------------------------------------------------------------------
     def count(self, family: str, label: str, day: str) -> None:
-        """One more event in counter ``family`` under ``label``, and in today's counters
-        (ratios.py) if it happened on the aggregate's current day."""
+        """One more event in counter ``family`` under ``label``, and in the period counters
+        (ratios.py) of the aggregate's current day and month if it happened in them."""
         counts: dict[str, int] = getattr(self, family)
         counts[label] = counts.get(label, 0) + 1
-        today = self._today(day)
-        if today is not None:
+        periods = [p for p in (self._today(day), self._month(day[:7])) if p is not None]
+        if periods:
             for item, matches in _TODAY_BY_FAMILY[family]:
                 if matches(label):
-                    # .get: a day's counters recovered from before an item existed lack it
-                    today[item] = today.get(item, 0) + 1
+                    for period in periods:
+                        # .get: counters recovered from before an item existed lack it
+                        period[item] = period.get(item, 0) + 1
 
     def count_resolution(self, day: str, outcome: str, on_time: bool) -> None:
         self.count("resolved", f"{outcome}/{'on_time' if on_time else 'late'}", day)
@@ -144,6 +158,10 @@ class AgencyAggregate:
     def today_at(self, day: str) -> dict[str, int]:
         """Today's counters on ``day``, every item present (a copy)."""
         return {**zero_today(), **self.today} if day == self.day else zero_today()
+
+    def month_at(self, month: str) -> dict[str, int]:
+        """The counters of ``month`` (``YYYY-MM``), every item present (a copy)."""
+        return {**zero_today(), **self.month_counts} if month == self.month else zero_today()
 
 
 class AgencyBook:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Final
 
-from citypulse.schemas.reference import Reference
+from citypulse.schemas.reference import PUBLISHED, Reference, ScoringTable
 
 from .ratios import INDEX_KPIS
+from .service_index import mean_share
 
 __all__ = [
     "DELIVERY_BUCKETS",
@@ -62,6 +64,10 @@ class KpiConfig:
     )
     processing_buckets: tuple[float, ...] = PROCESSING_BUCKETS
     delivery_buckets: tuple[float, ...] = DELIVERY_BUCKETS
+    #: the service index's scoring table (None: no service index), from reference data
+    scoring: ScoringTable | None = None
+    #: ((province, agency), published share) of the agencies whose share is known
+    published_shares: tuple[tuple[tuple[str, str], float], ...] = ()
 
     def __post_init__(self) -> None:
         if self.allowed_lateness < 0:
@@ -82,18 +88,36 @@ class KpiConfig:
             w > 0 for _, w in self.index_weights
         ):
             raise ValueError("index weights must be >= 0 and not all zero")
+        if self.scoring is not None:
+            unknown = {i.rate for i in self.scoring.indicators} - {*INDEX_KPIS, PUBLISHED}
+            if unknown:
+                raise ValueError(f"the service index names unknown rates {sorted(unknown)}")
         for name in ("processing_buckets", "delivery_buckets"):
             buckets = getattr(self, name)
             if list(buckets) != sorted(set(buckets)) or not buckets:
                 raise ValueError(f"{name} must be strictly increasing and non-empty")
 
+    @cached_property
+    def published_share(self) -> dict[tuple[str, str], float]:
+        return dict(self.published_shares)
+
+    def province_published_share(self, province: str) -> float | None:
+        """The mean published share of the province's agencies that have one (CONTRACT §8)."""
+        return mean_share(s for (p, _), s in self.published_shares if p == province)
+
     @classmethod
     def from_reference(cls, reference: Reference, **overrides: object) -> KpiConfig:
-        """Known agencies, timezone and index weights from reference data."""
+        """Known agencies, timezone, index weights and the service index from reference data."""
         values: dict[str, object] = {
             "timezone": reference.timezone,
             "known_agencies": frozenset((reference.province, a.code) for a in reference.agencies),
             "index_weights": reference.index_weights,
+            "scoring": reference.scoring,
+            "published_shares": tuple(
+                ((reference.province, a.code), a.published_share)
+                for a in reference.agencies
+                if a.published_share is not None
+            ),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

@@ -135,7 +135,7 @@ class KpiEngine:
         if not self._own_book:
             raise RuntimeError("this engine records facts for another stage: it has no report")
         if self.stream_time is None:
-            return KpiReport(None, "", {}, {}, self.config.index_weights)
+            return KpiReport(None, "", {}, {}, self.config.index_weights, self.config.scoring)
         self.book.settle({"": self.stream_time})
         return build_report(self.book, self.stream_time)
 

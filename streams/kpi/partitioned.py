@@ -58,6 +58,6 @@ class PartitionedKpis:
             if p.engine.stream_time is not None
         }
         if not stream_times:
-            return KpiReport(None, "", {}, {}, self.config.index_weights)
+            return KpiReport(None, "", {}, {}, self.config.index_weights, self.config.scoring)
         self.book.settle(stream_times)
         return build_report(self.book, max(stream_times.values()))

@@ -6,10 +6,13 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from citypulse.schemas.reference import ScoringTable
+
 from .agency import AgencyAggregate, AgencyBook, zero_today
 from .config import KpiConfig
 from .facts import AgencyKey
 from .ratios import index, ratios, today_ratios
+from .service_index import service_index
 
 __all__ = ["Histogram", "KpiReport", "KpiSnapshot", "build_report"]
 
@@ -52,8 +55,14 @@ class KpiSnapshot:
     processing: Histogram
     delivery: Histogram
     today: dict[str, int]
+    #: the counters of the current local calendar month (the same items as today's)
+    month: dict[str, int]
+    #: the agency's share of procedures published on time (a province's: the mean of its
+    #: agencies'), from reference data; None if not known
+    published_share: float | None
     rates: dict[str, float | None] = field(init=False)
     today_rates: dict[str, float | None] = field(init=False)
+    month_rates: dict[str, float | None] = field(init=False)
 
     def __post_init__(self) -> None:
         families = {
@@ -68,6 +77,7 @@ class KpiSnapshot:
         }
         object.__setattr__(self, "rates", ratios(families))
         object.__setattr__(self, "today_rates", today_ratios(self.today))
+        object.__setattr__(self, "month_rates", today_ratios(self.month))
 
     @classmethod
     def of(cls, agg: AgencyAggregate, now: float, day: str, config: KpiConfig) -> KpiSnapshot:
@@ -91,10 +101,14 @@ class KpiSnapshot:
             ),
             delivery=Histogram.of(config.delivery_buckets, agg.delivery_buckets, agg.delivery_sum),
             today=agg.today_at(day),
+            month=agg.month_at(day[:7]),
+            published_share=config.published_share.get((agg.province, agg.agency)),
         )
 
     @classmethod
-    def total(cls, parts: Iterable[KpiSnapshot], config: KpiConfig) -> KpiSnapshot:
+    def total(
+        cls, parts: Iterable[KpiSnapshot], config: KpiConfig, published_share: float | None
+    ) -> KpiSnapshot:
         """Sum of several snapshots: counts are added, ratios recomputed (never averaged)."""
 
         def merged(dicts: Iterable[dict[str, int]]) -> dict[str, int]:
@@ -128,10 +142,19 @@ class KpiSnapshot:
             processing=processing,
             delivery=delivery,
             today=merged([zero_today(), *(s.today for s in items)]),
+            month=merged([zero_today(), *(s.month for s in items)]),
+            published_share=published_share,
         )
 
     def digital_government_index(self, weights: Iterable[tuple[str, float]]) -> float | None:
         return index(self.today_rates, weights)
+
+    def service_index(self, table: ScoringTable) -> dict[str, dict[str, float]]:
+        """Period (``today``, ``month``) -> group -> points (service_index.py)."""
+        return {
+            "today": service_index(self.today_rates, self.published_share, table),
+            "month": service_index(self.month_rates, self.published_share, table),
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +166,7 @@ class KpiReport:
     agencies: dict[AgencyKey, KpiSnapshot]
     provinces: dict[str, KpiSnapshot]
     index_weights: tuple[tuple[str, float], ...]
+    scoring: ScoringTable | None = None
 
     def index(self, key: AgencyKey) -> float | None:
         return self.agencies[key].digital_government_index(self.index_weights)
@@ -153,6 +177,7 @@ class KpiReport:
         def flat(s: KpiSnapshot) -> dict[str, Any]:
             d = asdict(s)
             d["index"] = s.digital_government_index(self.index_weights)
+            d["service_index"] = {} if self.scoring is None else s.service_index(self.scoring)
             return d
 
         return {
@@ -172,5 +197,8 @@ def build_report(book: AgencyBook, now: float) -> KpiReport:
     by_province: dict[str, list[KpiSnapshot]] = {}
     for (province, _), snap in agencies.items():
         by_province.setdefault(province, []).append(snap)
-    provinces = {p: KpiSnapshot.total(s, config) for p, s in by_province.items()}
-    return KpiReport(now, day, agencies, provinces, config.index_weights)
+    provinces = {
+        p: KpiSnapshot.total(s, config, config.province_published_share(p))
+        for p, s in by_province.items()
+    }
+    return KpiReport(now, day, agencies, provinces, config.index_weights, config.scoring)

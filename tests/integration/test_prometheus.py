@@ -87,6 +87,7 @@ def test_every_panel_and_rule_returns_data_and_a_degraded_agency_alerts(
 
             check_dashboards(prometheus)
             check_rules(prometheus)
+            check_province_index(prometheus, expected["provinces"])
             check_alerts(prometheus)
             check_report(prometheus, tmp_path / "report", on_time)
 
@@ -126,6 +127,22 @@ def check_rules(prometheus: PrometheusProcess) -> None:
             assert finite(prometheus.instant(rule["name"])), f"recording rule {rule['name']}"
         else:  # an alert's expression must at least evaluate
             prometheus.instant(rule["query"])
+
+
+def check_province_index(prometheus: PrometheusProcess, provinces: dict[str, Any]) -> None:
+    """The province service index the recording rules compute from the summed counts is the
+    oracle's, for every group and both periods (CONTRACT §8)."""
+    for province, snapshot in provinces.items():
+        for period in ("today", "month"):
+            got = {
+                s["metric"]["group"]: float(s["value"][1])
+                for s in prometheus.instant(
+                    f'province:citypulse_service_index_points:{period}{{province="{province}"}}'
+                )
+            }
+            wanted = snapshot["service_index"][period]
+            assert len(wanted) > 2, (province, period, wanted)  # groups and a total to compare
+            assert got == pytest.approx(wanted, rel=1e-9), (province, period)
 
 
 def check_alerts(prometheus: PrometheusProcess) -> None:

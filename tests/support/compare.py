@@ -45,6 +45,8 @@ def oracle_for(
             processing_bounds=config.processing_buckets,
             delivery_bounds=config.delivery_buckets,
             index_weights=config.index_weights,
+            scoring=config.scoring,
+            published_shares=config.published_share,
             stream_of=stream_of,
         )
     )

@@ -12,19 +12,24 @@ accepted events by entity and counts. Semantics it encodes (docs/kpis.md):
   a document's those of its ``document.sent``;
 * a resolution is on time if the dossier was accepted no later than the resolution and
   resolved by ``due_at``; without such an acceptance it counts as late once stream time is
-  past ``resolved_at + lateness`` (until then it is pending and not counted).
+  past ``resolved_at + lateness`` (until then it is pending and not counted);
+* today and the month: the local day and calendar month of stream time; a step counts in a
+  period if its own time falls in it;
+* the service index: CONTRACT §8 as written, from the period's rates and the published shares
+  of the reference data (a province's: the mean of its agencies' that have one).
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from citypulse.schemas import Event
 from citypulse.schemas.document import DocumentEventBase
+from citypulse.schemas.reference import ScoringTable
 
 __all__ = ["classify", "oracle_report"]
 
@@ -68,6 +73,45 @@ def _histogram(bounds: Sequence[float], values: Iterable[float]) -> dict[str, An
     return {"bounds": list(bounds), "counts": counts, "sum": total}
 
 
+def _period_rates(t: Mapping[str, int]) -> dict[str, float | None]:
+    """The rates of a period's counts (today, the month)."""
+    return {
+        "online_submission": _div(t["received_online"], t["received"]),
+        "full_process": _div(t["received_full_process"], t["received"]),
+        "on_time_resolution": _div(t["resolved_on_time"], t["resolved"]),
+        "online_result": _div(t["results_online"], t["results_returned"]),
+        "satisfaction": _div(t["ratings_satisfied"], t["ratings"]),
+        "electronic_document": _div(t["documents_electronic"], t["documents_sent"]),
+        "digital_signature": _div(t["documents_signed"], t["documents_electronic"]),
+        "digitization": _div(t["accepted_digitized"], t["accepted"]),
+        "online_payment": _div(t["payments_online"], t["payments"]),
+        "electronic_result": _div(t["results_electronic"], t["results_returned"]),
+    }
+
+
+def _mean(values: Sequence[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def _service_index(
+    rates: Mapping[str, float | None], share: float | None, scoring: ScoringTable
+) -> dict[str, float]:
+    """CONTRACT §8, as written there: undefined indicators and groups left out, rescaled."""
+    groups: dict[str, float] = {}
+    for group, most in scoring.groups:
+        scores = []
+        for i in scoring.indicators:
+            rate = share if i.rate == "published" else rates[i.rate]
+            if i.group == group and rate is not None:
+                scores.append((i.points * min(1.0, rate / i.full_marks_at), i.points))
+        if scores:
+            groups[group] = most * sum(s for s, _ in scores) / sum(p for _, p in scores)
+    if not groups:
+        return {}
+    defined = sum(most for group, most in scoring.groups if group in groups)
+    return {**groups, "total": 100 * sum(groups.values()) / defined}
+
+
 def classify(
     arrivals: Sequence[Event], lateness: float, stream_of: Callable[[Event], str] | None = None
 ) -> list[str]:
@@ -98,6 +142,8 @@ def oracle_report(
     processing_bounds: Sequence[float],
     delivery_bounds: Sequence[float],
     index_weights: Sequence[tuple[str, float]],
+    scoring: ScoringTable | None = None,
+    published_shares: Mapping[tuple[str, str], float] | None = None,
     stream_of: Callable[[Event], str] | None = None,
 ) -> dict[str, Any]:
     """KPIs of ``arrivals`` (decoded events in arrival order), shaped like ``KpiReport.to_dict()``.
@@ -107,6 +153,7 @@ def oracle_report(
     it everything is one stream. "Now" for every KPI is the largest time of all streams.
     """
     zone = ZoneInfo(timezone)
+    published_shares = published_shares or {}
 
     def day(t: float) -> str:
         return datetime.fromtimestamp(t, zone).date().isoformat()
@@ -131,6 +178,11 @@ def oracle_report(
     now = max(streams.values())
     today = day(now)
 
+    def periods(t: float) -> list[str]:
+        """The periods (today, the local calendar month of stream time) ``t`` falls in."""
+        d = day(t)
+        return [p for p, within in (("today", d == today), ("month", d[:7] == today[:7])) if within]
+
     # 2. group by entity, first of each once-per-lifecycle step
     steps: dict[str, dict[str, Event]] = defaultdict(dict)
     first_seen: dict[str, Event] = {}
@@ -149,6 +201,7 @@ def oracle_report(
             "results_returned": Counter(), "results_electronic": Counter(),
             "payments": Counter(), "ratings": Counter(), "documents_sent": Counter(),
             "undelivered": 0, "processing": [], "delivery": [], "today": Counter(),
+            "month": Counter(),
         }
     )  # fmt: skip
     for entity, s in steps.items():
@@ -159,10 +212,10 @@ def oracle_report(
             r = rows[(sent.province, sent.agency)]
             fmt, signed = sent.format, sent.signed  # type: ignore[union-attr]
             r["documents_sent"][f"{fmt}/{str(signed).lower()}"] += 1
-            if day(_ts(sent)) == today:
-                r["today"]["documents_sent"] += 1
-                r["today"]["documents_electronic"] += fmt == "electronic"
-                r["today"]["documents_signed"] += fmt == "electronic" and signed
+            for period in periods(_ts(sent)):
+                r[period]["documents_sent"] += 1
+                r[period]["documents_electronic"] += fmt == "electronic"
+                r[period]["documents_signed"] += fmt == "electronic" and signed
             if "received" in s:
                 r["delivery"].append(_ts(s["received"]) - _ts(sent))
             elif now - _ts(sent) > undelivered_after:
@@ -174,10 +227,10 @@ def oracle_report(
         sub, acc, closing = s.get("submitted"), s.get("accepted"), s.get("closing")
         if sub is not None:
             r["received"][f"{sub.channel}/{sub.service_level}"] += 1  # type: ignore[union-attr]
-            if day(_ts(sub)) == today:
-                r["today"]["received"] += 1
-                r["today"]["received_online"] += sub.channel == "online"  # type: ignore[union-attr]
-                r["today"]["received_full_process"] += sub.service_level == "full_process"  # type: ignore[union-attr]
+            for period in periods(_ts(sub)):
+                r[period]["received"] += 1
+                r[period]["received_online"] += sub.channel == "online"  # type: ignore[union-attr]
+                r[period]["received_full_process"] += sub.service_level == "full_process"  # type: ignore[union-attr]
             if closing is None:
                 r["open"] += 1
                 if acc is not None:
@@ -189,15 +242,15 @@ def oracle_report(
         if acc is not None:
             digitized = acc.digitized  # type: ignore[union-attr]
             r["accepted"][str(digitized).lower()] += 1
-            if day(_ts(acc)) == today:
-                r["today"]["accepted"] += 1
-                r["today"]["accepted_digitized"] += digitized
+            for period in periods(_ts(acc)):
+                r[period]["accepted"] += 1
+                r[period]["accepted_digitized"] += digitized
         if "paid" in s:
             channel = s["paid"].channel  # type: ignore[union-attr]
             r["payments"][channel] += 1
-            if day(_ts(s["paid"])) == today:
-                r["today"]["payments"] += 1
-                r["today"]["payments_online"] += channel == "online"
+            for period in periods(_ts(s["paid"])):
+                r[period]["payments"] += 1
+                r[period]["payments_online"] += channel == "online"
         if closing is not None and closing.event_type == "dossier.withdrawn":
             r["withdrawn"] += 1
         elif closing is not None:
@@ -212,9 +265,9 @@ def oracle_report(
                 r["resolution_pending"] += 1
             else:
                 r["resolved"][f"{closing.outcome}/{'on_time' if on_time else 'late'}"] += 1  # type: ignore[union-attr]
-                if day(resolved_at) == today:
-                    r["today"]["resolved"] += 1
-                    r["today"]["resolved_on_time"] += on_time
+                for period in periods(resolved_at):
+                    r[period]["resolved"] += 1
+                    r[period]["resolved_on_time"] += on_time
             if sub is not None:
                 r["processing"].append(resolved_at - _ts(sub))
         if "returned" in s:
@@ -222,18 +275,18 @@ def oracle_report(
             electronic = s["returned"].electronic_result  # type: ignore[union-attr]
             r["results_returned"][delivery] += 1
             r["results_electronic"][delivery] += electronic
-            if day(_ts(s["returned"])) == today:
-                r["today"]["results_returned"] += 1
-                r["today"]["results_online"] += delivery in ("online", "postal")
-                r["today"]["results_electronic"] += electronic
+            for period in periods(_ts(s["returned"])):
+                r[period]["results_returned"] += 1
+                r[period]["results_online"] += delivery in ("online", "postal")
+                r[period]["results_electronic"] += electronic
         if "rated" in s:
             satisfied = s["rated"].score >= 4  # type: ignore[union-attr]
             r["ratings"][str(satisfied).lower()] += 1
-            if day(_ts(s["rated"])) == today:
-                r["today"]["ratings"] += 1
-                r["today"]["ratings_satisfied"] += satisfied
+            for period in periods(_ts(s["rated"])):
+                r[period]["ratings"] += 1
+                r[period]["ratings_satisfied"] += satisfied
 
-    def finish(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    def finish(parts: list[dict[str, Any]], share: float | None) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for name in (
             "received",
@@ -245,6 +298,7 @@ def oracle_report(
             "ratings",
             "documents_sent",
             "today",
+            "month",
         ):
             total: Counter[str] = Counter()
             for p in parts:
@@ -264,6 +318,7 @@ def oracle_report(
         )
         out["delivery"] = _histogram(delivery_bounds, [v for p in parts for v in p["delivery"]])
         out["today"] = {k: out["today"].get(k, 0) for k in _TODAY}
+        out["month"] = {k: out["month"].get(k, 0) for k in _TODAY}
         rec, res, ret, rat, snt, acc_, pay, ele = (
             out[k]
             for k in (
@@ -291,19 +346,17 @@ def oracle_report(
             "online_payment": _div(pay.get("online", 0), sum(pay.values())),
             "electronic_result": _div(sum(ele.values()), sum(ret.values())),
         }
-        t = out["today"]
-        out["today_rates"] = {
-            "online_submission": _div(t["received_online"], t["received"]),
-            "full_process": _div(t["received_full_process"], t["received"]),
-            "on_time_resolution": _div(t["resolved_on_time"], t["resolved"]),
-            "online_result": _div(t["results_online"], t["results_returned"]),
-            "satisfaction": _div(t["ratings_satisfied"], t["ratings"]),
-            "electronic_document": _div(t["documents_electronic"], t["documents_sent"]),
-            "digital_signature": _div(t["documents_signed"], t["documents_electronic"]),
-            "digitization": _div(t["accepted_digitized"], t["accepted"]),
-            "online_payment": _div(t["payments_online"], t["payments"]),
-            "electronic_result": _div(t["results_electronic"], t["results_returned"]),
-        }
+        out["today_rates"] = _period_rates(out["today"])
+        out["month_rates"] = _period_rates(out["month"])
+        out["published_share"] = share
+        out["service_index"] = (
+            {}
+            if scoring is None
+            else {
+                period: _service_index(out[f"{period}_rates"], share, scoring)
+                for period in ("today", "month")
+            }
+        )
         num = den = 0.0
         for kpi, w in index_weights:
             value = out["today_rates"][kpi]
@@ -319,6 +372,12 @@ def oracle_report(
     return {
         "stream_time": now,
         "day": today,
-        "agencies": {f"{p}/{a}": finish([r]) for (p, a), r in sorted(rows.items())},
-        "provinces": {p: finish(parts) for p, parts in sorted(provinces.items())},
+        "agencies": {
+            f"{p}/{a}": finish([r], published_shares.get((p, a)))
+            for (p, a), r in sorted(rows.items())
+        },
+        "provinces": {
+            p: finish(parts, _mean([s for (q, _), s in published_shares.items() if q == p]))
+            for p, parts in sorted(provinces.items())
+        },
     }

@@ -18,6 +18,7 @@ KPI_FAMILIES = (
     "citypulse_dossier_processing_seconds", "citypulse_document_delivery_seconds",
     "citypulse_kpi_ratio", "citypulse_today_items", "citypulse_dossiers_accepted",
     "citypulse_dossier_payments", "citypulse_dossier_electronic_results",
+    "citypulse_month_items", "citypulse_service_index_points",
 )  # fmt: skip
 
 
@@ -108,6 +109,12 @@ def expected_samples(report: dict[str, Any]) -> Samples:
             ]
         for item, value in snap["today"].items():
             out[_key("citypulse_today_items", {**base, "item": item})] = value
+        for item, value in snap["month"].items():
+            out[_key("citypulse_month_items", {**base, "item": item})] = value
+        for period, groups in snap["service_index"].items():
+            for group, points in groups.items():
+                labels = {**base, "period": period, "group": group}
+                out[_key("citypulse_service_index_points", labels)] = points
     return out
 
 

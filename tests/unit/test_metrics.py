@@ -149,8 +149,16 @@ def test_every_agency_of_the_reference_is_named_by_citypulse_agency_info() -> No
     reference = load_reference()
     registry = CollectorRegistry()
     registry.register(AgencyInfoCollector(reference))
-    samples = [s for m in registry.collect() for s in m.samples]
+    everything = [s for m in registry.collect() for s in m.samples]
+    samples = [s for s in everything if s.name == "citypulse_agency_info"]
     assert len(samples) == len(reference.agencies)
+    shares = {
+        s.labels["agency"]: s.value
+        for s in everything
+        if s.name == "citypulse_agency_published_share"
+    }
+    assert shares == {a.code: a.published_share for a in reference.agencies if a.published_share}
+    assert "CAT" not in shares  # not known: the police have no transparency group
     police = next(s for s in samples if s.labels["agency"] == "CAT")
     assert police.name == "citypulse_agency_info"
     assert police.value == 1
