@@ -26,7 +26,7 @@ import yaml
 from citypulse.schemas import load_reference
 from citypulse.streams.kpi.ratios import RATIOS
 
-from .service_index_rules import service_index_rules
+from .service_index_rules import INDEX_THRESHOLDS, service_index_alert, service_index_rules
 
 __all__ = [
     "BURN_RATES",
@@ -323,6 +323,23 @@ def _recording_rules() -> list[dict[str, Any]]:
         }
         for kpi, numerator, denominator in PROVINCE_RATIOS
     ]
+    # the province's digital-government index: the weighted mean of its ratios that are
+    # defined, as for an agency (ratios.index), from the ratios just recorded
+    weighted = "province:citypulse_index_weighted:today"
+    weight = "province:citypulse_index_weight:today"
+    for kpi, w in load_reference().index_weights:
+        if w > 0:
+            ratio = f'province:citypulse_kpi_ratio:today{{kpi="{kpi}"}}'
+            labels = {"kpi": kpi}
+            rules.append({"record": weighted, "expr": f"{w:g} * {ratio}", "labels": labels})
+            rules.append({"record": weight, "expr": f"0 * {ratio} + {w:g}", "labels": {**labels}})
+    rules.append(
+        {
+            "record": "province:citypulse_kpi_ratio:today",
+            "expr": f"sum by (province) ({weighted})\n/ sum by (province) ({weight})",
+            "labels": {"kpi": "digital_government_index"},
+        }
+    )
     rules.extend(
         {
             "record": f"province:citypulse_{gauge}:sum",
@@ -363,6 +380,9 @@ def rule_groups() -> dict[str, Any]:
         kpi_alerts.append(_kpi_alert(t, "warning", t.warning))
         if t.critical is not None:
             kpi_alerts.append(_kpi_alert(t, "critical", t.critical))
+    kpi_alerts.extend(
+        service_index_alert(t, WHO, RUNBOOKS, KPI_KEEP_FIRING) for t in INDEX_THRESHOLDS
+    )
     kpi_alerts.append(
         _count_alert(
             "CitypulseDossiersOverdue",

@@ -1,4 +1,5 @@
-"""Recording rules of the province service index (CONTRACT §8), from the scoring table.
+"""Recording rules of the province service index (CONTRACT §8), from the scoring table, and
+the alerts on the month's index of an agency and of a province.
 
 The agencies of one province may be owned by different workers, so a province's index is
 computed where the sums exist: in Prometheus, from the summed numerators and denominators of
@@ -18,13 +19,21 @@ results of the same evaluation.
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from citypulse.schemas.reference import PUBLISHED, Indicator, ScoringTable
 from citypulse.streams.kpi.ratios import RATIOS
 from citypulse.streams.kpi.service_index import PERIODS, TOTAL
 
-__all__ = ["ITEMS", "service_index_rules"]
+__all__ = [
+    "INDEX_THRESHOLDS",
+    "ITEMS",
+    "PROVINCE_NAME",
+    "IndexThreshold",
+    "service_index_alert",
+    "service_index_rules",
+]
 
 #: the counters of each period
 ITEMS = {"today": "citypulse_today_items", "month": "citypulse_month_items"}
@@ -94,3 +103,92 @@ def service_index_rules(table: ScoringTable) -> list[dict[str, Any]]:
             }
         )
     return rules
+
+
+@dataclass(frozen=True)
+class IndexThreshold:
+    """The month's service index (points out of 100) of an agency or a province must stay at or
+    above ``warning``; judged for an agency once it received ``min_received`` dossiers this
+    month (a commune's few dossiers swing its index), cleared at ``warning + margin``."""
+
+    scope: Literal["agency", "province"]
+    warning: float
+    margin: float
+    min_received: int
+    for_: str
+
+    @property
+    def alert(self) -> str:
+        return (
+            "CitypulseServiceIndexLow"
+            if self.scope == "agency"
+            else ("CitypulseProvinceServiceIndexLow")
+        )
+
+
+#: the service index's rows of the threshold table
+INDEX_THRESHOLDS = (
+    IndexThreshold("agency", 75.0, 2.0, 30, "1h"),
+    IndexThreshold("province", 80.0, 2.0, 0, "1h"),
+)
+
+#: the start of a province alert's texts: ``$province`` becomes the province's name from the
+#: reference data (``citypulse_agency_info``), or stays its code
+PROVINCE_NAME = (
+    "{{ $province := $labels.province }}"
+    '{{ with printf "citypulse_agency_info{province=%q}" $labels.province | query }}'
+    '{{ $province = . | first | label "province_name" }}{{ end }}'
+)
+
+
+def service_index_alert(
+    t: IndexThreshold, who: str, runbooks: str, keep_firing_for: str
+) -> dict[str, Any]:
+    """``who``: the Go template naming an agency and its province; ``keep_firing_for``: as
+    every KPI alert's (alerts.py)."""
+    if t.scope == "agency":
+        index = 'citypulse_service_index_points{period="month", group="total"}'
+        key = "province, agency"
+        volume = f'\nand on({key}) citypulse_month_items{{item="received"}} >= {t.min_received}'
+        name, whose = who, "its"
+    else:
+        index = f'province:citypulse_service_index_points:month{{group="{TOTAL}"}}'
+        key, volume, name, whose = (
+            "province",
+            "",
+            PROVINCE_NAME + "{{ $province }}",
+            "the province's",
+        )
+    firing = f'ALERTS{{alertname="{t.alert}", alertstate="firing"}}'
+    expr = (
+        f"(\n  {index} < {t.warning:g}\n"
+        f"  or\n  ({index} < {t.warning + t.margin:g} and on({key}) {firing})\n){volume}"
+    )
+    return {
+        "alert": t.alert,
+        "expr": expr,
+        "for": t.for_,
+        "keep_firing_for": keep_firing_for,
+        "labels": {"severity": "warning", "component": "kpi"},
+        "annotations": {
+            "summary": (
+                f'{name}: service index this month is {{{{ $value | printf "%.1f" }}}} '
+                f"points, below {t.warning:g}"
+            ),
+            "summary_vi": (
+                f'{name}: chỉ số phục vụ tháng này là {{{{ $value | printf "%.1f" }}}} '
+                f"điểm, dưới ngưỡng {t.warning:g}"
+            ),
+            "description": (
+                f"The service index (Decision 766/QĐ-TTg, CONTRACT §8) of {whose} dossiers "
+                f"this month has been below {t.warning:g} of 100 for {t.for_}"
+                + (
+                    f" (with at least {t.min_received} dossiers received this month)"
+                    if volume
+                    else ""
+                )
+                + f". It clears at {t.warning + t.margin:g}."
+            ),
+            "runbook_url": f"{runbooks}#{t.alert.lower()}",
+        },
+    }
