@@ -185,8 +185,12 @@ def bars(
     unit: str = "percentunit",
     thresholds: Builder[model.ThresholdsConfig] | None = None,
     maximum: float | None = None,
+    reference: Query | None = None,
+    link: tuple[str, str] | None = None,
 ) -> bargauge.Panel:
-    """A ranking: one horizontal bar per series, in the query's order (``sort_desc``)."""
+    """A ranking: one horizontal bar per series, in the query's order (``sort_desc``); then
+    a ``reference`` bar if given (a figure to compare with). ``link``: (title, URL) of what a
+    click on a bar opens (``${__field.labels.<label>}`` names the bar's series)."""
     panel = (
         bargauge.Panel()
         .unit(unit)
@@ -201,7 +205,10 @@ def bars(
     )
     if maximum is not None:
         panel = panel.max(maximum)
-    return _targets(place(panel, title, description, *at), [query], instant=True)  # type: ignore[no-any-return]
+    if link is not None:
+        panel = panel.data_links([builders.DashboardLink(link[0]).url(link[1])])
+    queries = [query] if reference is None else [query, reference]
+    return _targets(place(panel, title, description, *at), queries, instant=True)  # type: ignore[no-any-return]
 
 
 def pie(

@@ -17,7 +17,7 @@ from typing import Any
 from grafana_foundation_sdk.builders.dashboard import Dashboard
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 
-from . import agency, pipeline, wall
+from . import agency, national, pipeline, wall
 from .picture import svg
 from .playlist import WALL_ROTATION, Playlist
 
@@ -48,6 +48,7 @@ BUILDERS: Mapping[str, Callable[[], Dashboard]] = {
     wall.UID: wall.build,
     agency.UID: agency.build,
     pipeline.UID: pipeline.build,
+    national.UID: national.build,
 }
 
 

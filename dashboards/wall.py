@@ -1,7 +1,8 @@
 """The province wall: one screen (1920×1080, kiosk mode, no scrolling) for the control centre.
 
-Top: today's tiles, coloured like the alerts. Middle: the last 24 hours. Bottom: which
-agencies lead, which lag, and where dossiers and documents are stuck. 27 grid rows of
+Top: today's tiles, coloured like the alerts. Middle: the last 24 hours. Bottom: the
+province's service index of the month and its lowest agencies, the agencies lagging today,
+and where dossiers and documents are stuck. 27 grid rows of
 30 px plus margins is 1,018 px: the whole wall fits a 1080p screen in kiosk mode.
 """
 
@@ -23,6 +24,7 @@ from .panels import (
     trend,
 )
 from .promql import rolling_ratio
+from .service_index_rules import INDEX_THRESHOLDS
 
 __all__ = ["UID", "build"]
 
@@ -166,25 +168,52 @@ def build() -> builders.Dashboard:
         "The digital-government index is a 0-1 weighted mean of the agency's rates of today "
         "(weights in the reference data, see the README)."
     )
-    rankings = (
-        ("Leading", "The ten highest today.", f"sort_desc(topk(10, {dgi}))"),
-        (
-            "Lagging",
-            "The ten lowest today: these are the agencies to call first.",
-            f"sort(bottomk(10, {dgi}))",
-        ),
-    )
-    for i, (which, meaning, query) in enumerate(rankings):
-        board = board.with_panel(
+    province_index = next(t for t in INDEX_THRESHOLDS if t.scope == "province")
+    agency_index = next(t for t in INDEX_THRESHOLDS if t.scope == "agency")
+    points = f'citypulse_service_index_points{{period="month", group="total", {P}}}'
+    board = (
+        board.with_panel(
+            tile(
+                "Service index this month",
+                "The province's points out of 100 after Decision 766/QĐ-TTg (transparency, "
+                "progress, online service, digitisation, satisfaction; docs/kpis.md), from the "
+                "summed counts of the month. Orange below "
+                f"{province_index.warning:g}: see the runbook of "
+                "CitypulseProvinceServiceIndexLow and the agencies below it.",
+                (
+                    f'province:citypulse_service_index_points:month{{group="total", {P}}}',
+                    "points",
+                ),
+                (0, 15, 6, 4),
+                unit="none",
+                thresholds=steps(RED, (60, ORANGE), (province_index.warning, GREEN)),
+            )
+        )
+        .with_panel(
             bars(
-                f"{which} agencies · digital-government index",
-                f"{index_note} {meaning}",
-                (query, "{{agency}}"),
-                (6 * i, 15, 6, 12),
+                "Lowest agencies · service index this month",
+                "The ten agencies with the fewest points this month (each from its own "
+                f"counts). Orange below {agency_index.warning:g}: CitypulseServiceIndexLow, "
+                "for an agency with at least "
+                f"{agency_index.min_received} dossiers this month.",
+                (f"sort(bottomk(10, {points}))", "{{agency}}"),
+                (0, 19, 6, 8),
+                unit="none",
+                thresholds=steps(RED, (60, ORANGE), (agency_index.warning, GREEN)),
+                maximum=100,
+            )
+        )
+        .with_panel(
+            bars(
+                "Lagging agencies · digital-government index",
+                f"{index_note} The ten lowest today: these are the agencies to call first.",
+                (f"sort(bottomk(10, {dgi}))", "{{agency}}"),
+                (6, 15, 6, 12),
                 thresholds=steps(RED, (0.7, ORANGE), (0.9, GREEN)),
                 maximum=1,
             )
         )
+    )
     board = board.with_panel(
         bars(
             "Overdue dossiers by agency",

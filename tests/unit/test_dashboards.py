@@ -14,7 +14,7 @@ import pytest
 import yaml
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 
-from citypulse.dashboards import agency, pipeline, render, wall
+from citypulse.dashboards import agency, national, pipeline, render, wall
 from citypulse.dashboards.alerts import THRESHOLDS, rule_groups
 from citypulse.dashboards.panels import PROMETHEUS_UID, kpi_steps
 from citypulse.dashboards.promql import RATE_INTERVAL, SMOOTHING_WINDOWS
@@ -60,8 +60,8 @@ def test_the_layout_pictures_in_docs_are_drawn_from_the_current_dashboards() -> 
             assert any(panel["title"].startswith(t.removesuffix("…")) for t in texts if t)
 
 
-def test_three_dashboards_with_stable_uids() -> None:
-    assert set(boards()) == {wall.UID, agency.UID, pipeline.UID}
+def test_four_dashboards_with_stable_uids() -> None:
+    assert set(boards()) == {wall.UID, agency.UID, pipeline.UID, national.UID}
     for uid, board in boards().items():
         assert board["uid"] == uid
         assert [p["id"] for p in panels(board)] == list(range(1, len(panels(board)) + 1))
@@ -72,7 +72,7 @@ def rate_windows(expr: str) -> list[str]:
     return re.findall(r"\b(?:rate|irate)\([^\[]*\[([^\]]+)\]", expr)
 
 
-@pytest.mark.parametrize("uid", [wall.UID, agency.UID, pipeline.UID])
+@pytest.mark.parametrize("uid", [wall.UID, agency.UID, pipeline.UID, national.UID])
 def test_lint_every_panel_has_a_description_a_unit_the_datasource_variable_and_rate_intervals(
     uid: str,
 ) -> None:
@@ -102,7 +102,7 @@ def test_the_rate_lint_sees_a_fixed_window() -> None:
     ]
 
 
-@pytest.mark.parametrize("uid", [wall.UID, agency.UID, pipeline.UID])
+@pytest.mark.parametrize("uid", [wall.UID, agency.UID, pipeline.UID, national.UID])
 def test_lint_panels_of_an_alerted_kpi_are_coloured_at_its_alert_thresholds(uid: str) -> None:
     for panel in panels(boards()[uid]):
         thresholds = panel["fieldConfig"]["defaults"].get("thresholds")
@@ -114,7 +114,7 @@ def test_lint_panels_of_an_alerted_kpi_are_coloured_at_its_alert_thresholds(uid:
             assert thresholds == expected, panel["title"]
 
 
-@pytest.mark.parametrize("uid", [wall.UID, agency.UID, pipeline.UID])
+@pytest.mark.parametrize("uid", [wall.UID, agency.UID, pipeline.UID, national.UID])
 def test_panels_stay_inside_the_grid_and_never_overlap(uid: str) -> None:
     taken: dict[tuple[int, int], str] = {}
     for panel in panels(boards()[uid]):
@@ -124,6 +124,23 @@ def test_panels_stay_inside_the_grid_and_never_overlap(uid: str) -> None:
             for y in range(g["y"], g["y"] + g["h"]):
                 assert (x, y) not in taken, f"{panel['title']} overlaps {taken[(x, y)]}"
                 taken[(x, y)] = panel["title"]
+
+
+def test_the_national_view_ranks_provinces_against_the_national_figure_and_links_walls() -> None:
+    board = boards()[national.UID]
+    rows = max(p["gridPos"]["y"] + p["gridPos"]["h"] for p in panels(board))
+    assert rows * ROW_PX + (rows - 1) * MARGIN_PX <= 1080
+    exprs = [t["expr"] for p in panels(board) for t in p["targets"]]
+    assert any("province:citypulse_service_index_points:month" in e for e in exprs)
+    assert any('kpi="digital_government_index"' in e for e in exprs)
+    references = [p for p in panels(board) if any("0.865" in t["expr"] for t in p["targets"])]
+    assert {p["title"].split(" · ")[0] for p in references} == {
+        "Electronic documents today",
+        "On-time resolution today",
+    }
+    for panel in panels(board):
+        (link,) = panel["fieldConfig"]["defaults"]["links"]
+        assert link["url"].startswith(f"/d/{wall.UID}?var-province=${{__field.labels.province}}")
 
 
 def test_the_wall_fits_a_1080p_screen_in_kiosk_mode_without_scrolling() -> None:
@@ -142,11 +159,19 @@ def test_the_wall_fits_a_1080p_screen_in_kiosk_mode_without_scrolling() -> None:
         "Satisfaction",
     ):
         assert wanted in titles
-    # the tiles are one row across the top, readable from across the room
+    # today's tiles are one row across the top, readable from across the room; the month's
+    # service index heads the ranking of agencies by it
     tiles = [p for p in panels(board) if p["type"] == "stat"]
-    assert len(tiles) == 8
-    assert {p["gridPos"]["y"] for p in tiles} == {0}
+    assert len(tiles) == 9
+    today = [p for p in tiles if p["gridPos"]["y"] == 0]
+    assert len(today) == 8
     assert all(p["options"]["text"]["valueSize"] >= 48 for p in tiles)
+    (index,) = [p for p in tiles if p["gridPos"]["y"] > 0]
+    assert index["title"] == "Service index this month"
+    (ranking,) = [p for p in panels(board) if p["title"].endswith("service index this month")
+                  and p["type"] == "bargauge"]  # fmt: skip
+    assert ranking["gridPos"]["y"] == index["gridPos"]["y"] + index["gridPos"]["h"]
+    assert ranking["gridPos"]["x"] == index["gridPos"]["x"]
 
 
 def test_tile_colours_change_exactly_at_the_alert_thresholds() -> None:
