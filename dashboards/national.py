@@ -43,64 +43,55 @@ def build() -> builders.Dashboard:
     )
     index = 'province:citypulse_service_index_points:month{group="total"}'
     dgi = 'province:citypulse_kpi_ratio:today{kpi="digital_government_index"}'
-    electronic = 'province:citypulse_kpi_ratio:today{kpi="electronic_document"}'
-    on_time = 'province:citypulse_kpi_ratio:today{kpi="on_time_resolution"}'
-    return (
-        board.with_panel(
-            bars(
-                "Provinces · service index this month",
-                "Points out of 100 after Decision 766/QĐ-TTg (transparency, progress, online "
-                "service, digitisation, satisfaction; docs/kpis.md), from each province's "
-                "summed counts of the month. Orange below "
-                f"{_PROVINCE_INDEX.warning:g}: CitypulseProvinceServiceIndexLow. Click a "
-                "province for its wall.",
-                (f"sort_desc({index})", "{{province}}"),
-                (0, 0, 12, 13),
-                unit="none",
-                thresholds=steps(RED, (60, ORANGE), (_PROVINCE_INDEX.warning, GREEN)),
-                maximum=100,
-                link=_WALL,
-            )
+    board = board.with_panel(
+        bars(
+            "Provinces · service index this month",
+            "Points out of 100 after Decision 766/QĐ-TTg (transparency, progress, online "
+            "service, digitisation, satisfaction; docs/kpis.md), from each province's "
+            "summed counts of the month. Orange below "
+            f"{_PROVINCE_INDEX.warning:g}: CitypulseProvinceServiceIndexLow. Click a "
+            "province for its wall.",
+            (f"sort_desc({index})", "{{province}}"),
+            (0, 0, 12, 13),
+            unit="none",
+            thresholds=steps(RED, (60, ORANGE), (_PROVINCE_INDEX.warning, GREEN)),
+            maximum=100,
+            link=_WALL,
         )
-        .with_panel(
-            bars(
-                "Provinces · digital-government index today",
-                "The weighted mean of each province's rates of today (weights in the "
-                "reference data), the index the wall ranks agencies by. Click a province for "
-                "its wall.",
-                (f"sort_desc({dgi})", "{{province}}"),
-                (12, 0, 12, 13),
-                thresholds=steps(RED, (0.7, ORANGE), (0.9, GREEN)),
-                maximum=1,
-                link=_WALL,
-            )
-        )
-        .with_panel(
-            bars(
-                "Electronic documents today · against the national 86.5 %",
-                "Share of documents sent between each province's agencies today in "
-                "electronic form, coloured at the alert threshold (orange below 90 %); the "
-                "last bar is the national exchange rate of 2019.",
-                (f"sort_desc({electronic})", "{{province}}"),
-                (0, 13, 12, 14),
-                thresholds=kpi_steps("electronic_document"),
-                maximum=1,
-                reference=_REFERENCE,
-                link=_WALL,
-            )
-        )
-        .with_panel(
-            bars(
-                "On-time resolution today · against the national 86.5 %",
-                "Share of each province's resolutions today made by their due date, coloured "
-                "at the alert thresholds; the last bar is the national electronic-document "
-                "figure, the reference the provinces are compared with.",
-                (f"sort_desc({on_time})", "{{province}}"),
-                (12, 13, 12, 14),
-                thresholds=kpi_steps("on_time_resolution"),
-                maximum=1,
-                reference=_REFERENCE,
-                link=_WALL,
-            )
+    ).with_panel(
+        bars(
+            "Provinces · digital-government index today",
+            "The weighted mean of each province's rates of today (weights in the "
+            "reference data), the index the wall ranks agencies by. Click a province for "
+            "its wall.",
+            (f"sort_desc({dgi})", "{{province}}"),
+            (12, 0, 12, 13),
+            thresholds=steps(RED, (0.7, ORANGE), (0.9, GREEN)),
+            maximum=1,
+            link=_WALL,
         )
     )
+    against = (
+        ("electronic_document", "Electronic documents",
+         "Share of documents sent between each province's agencies today in electronic form, "
+         "coloured at the alert threshold (orange below 90 %); the last bar is the national "
+         "exchange rate of 2019."),
+        ("on_time_resolution", "On-time resolution",
+         "Share of each province's resolutions today made by their due date, coloured at the "
+         "alert thresholds; the last bar is the national electronic-document figure, the "
+         "reference the provinces are compared with."),
+    )  # fmt: skip
+    for i, (kpi, title, meaning) in enumerate(against):
+        board = board.with_panel(
+            bars(
+                f"{title} today · against the national 86.5 %",
+                meaning,
+                (f'sort_desc(province:citypulse_kpi_ratio:today{{kpi="{kpi}"}})', "{{province}}"),
+                (12 * i, 13, 12, 14),
+                thresholds=kpi_steps(kpi),
+                maximum=1,
+                reference=_REFERENCE,
+                link=_WALL,
+            )
+        )
+    return board
