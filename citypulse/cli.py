@@ -59,7 +59,7 @@ def _command_in(argv: Sequence[str]) -> str | None:
 def main(argv: Sequence[str] | None = None, console: Console | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parser(argv).parse_args(argv)
-    console = console or Console(width=None if sys.stdout.isatty() else 150)
+    console = console or Console(width=None if sys.stdout.isatty() else 170)
     settings = Settings(**({"broker": args.broker} if args.broker else {}))
     try:
         status: int = args.run(args, settings, console)

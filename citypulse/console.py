@@ -14,6 +14,7 @@ from rich.text import Text
 from citypulse.schemas import Reference
 from citypulse.streams.kpi import KpiReport, PipelineStats
 from citypulse.streams.kpi.ratios import TODAY_ITEMS, index, today_ratios
+from citypulse.streams.kpi.service_index import TOTAL, mean_share, service_index
 
 __all__ = ["Health", "TableRow", "kpi_table", "kpi_view", "rows_from_samples"]
 
@@ -26,20 +27,21 @@ _GAUGES = {
 _HEADERS = (
     "agency",
     "recv",
-    "online%",
+    "onl%",
     "full%",
     "open",
     "overdue",
     "due<24h",
-    "on-time%",
+    "ontime%",
     "dig%",
     "pay%",
     "eres%",
-    "satisf%",
+    "sat%",
     "e-doc%",
-    "signed%",
-    "undeliv",
+    "sign%",
+    "undlv",
     "index",
+    "svc-m",
 )
 
 
@@ -51,10 +53,17 @@ class TableRow:
     due_soon: float
     undelivered: float
     index: float | None
+    month: Mapping[str, float]
+    published_share: float | None
 
     @property
     def rates(self) -> dict[str, float | None]:
         return today_ratios({c.item: int(self.today.get(c.item, 0)) for c in TODAY_ITEMS})
+
+    def month_points(self, reference: Reference) -> float | None:
+        """The service index of the month (total points), from the month's counts."""
+        rates = today_ratios({c.item: int(self.month.get(c.item, 0)) for c in TODAY_ITEMS})
+        return service_index(rates, self.published_share, reference.scoring).get(TOTAL)
 
 
 @dataclass(frozen=True)
@@ -71,8 +80,9 @@ def _pct(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.1f}"
 
 
-def _cells(name: str, row: TableRow) -> list[str]:
+def _cells(name: str, row: TableRow, reference: Reference) -> list[str]:
     r = row.rates
+    points = row.month_points(reference)
     return [
         name,
         f"{row.today.get('received', 0):.0f}",
@@ -90,6 +100,7 @@ def _cells(name: str, row: TableRow) -> list[str]:
         _pct(r["digital_signature"]),
         f"{row.undelivered:.0f}",
         "-" if row.index is None else f"{row.index:.3f}",
+        "-" if points is None else f"{points:.1f}",
     ]
 
 
@@ -111,35 +122,38 @@ def kpi_table(
     shown = f"top {limit} of {len(agencies)}" if len(agencies) > limit else "all"
     table = Table(
         title=f"citypulse · {reference.province_name} · stream time {now} · today's KPIs "
-        f"· agencies ranked by digital-government index ({shown})"
+        f"· agencies ranked by digital-government index ({shown}) · svc-m: service index of the "
+        "month, points out of 100"
     )
     for header in _HEADERS:
-        table.add_column(header, justify="left" if header == "agency" else "right")
+        if header == "agency":
+            table.add_column(header, no_wrap=True, min_width=10)
+        else:
+            table.add_column(header, justify="right")
     provinces = sorted({p for p, _ in agencies})
     ranked = sorted(agencies, key=lambda k: -(agencies[k].index or 0.0))
     for key in ranked[:limit]:
-        table.add_row(*_cells("/".join(key) if len(provinces) > 1 else key[1], agencies[key]))
+        name = "/".join(key) if len(provinces) > 1 else key[1]
+        table.add_row(*_cells(name, agencies[key], reference))
     weights = list(weights)
     for province in provinces:
         rows = [r for (p, _), r in agencies.items() if p == province]
         today = {c.item: sum(r.today.get(c.item, 0) for r in rows) for c in TODAY_ITEMS}
+        month = {c.item: sum(r.month.get(c.item, 0) for r in rows) for c in TODAY_ITEMS}
+        share = mean_share(
+            a.published_share for a in reference.agencies if reference.province == province
+        )
         total = TableRow(
             today,
             sum(r.open for r in rows),
             sum(r.overdue for r in rows),
             sum(r.due_soon for r in rows),
             sum(r.undelivered for r in rows),
-            None,
+            index(today_ratios({k: int(v) for k, v in today.items()}), weights),
+            month,
+            share,
         )
-        total = TableRow(
-            total.today,
-            total.open,
-            total.overdue,
-            total.due_soon,
-            total.undelivered,
-            index(total.rates, weights),
-        )
-        table.add_row(*_cells(f"{province} total", total), style="bold")
+        table.add_row(*_cells(f"{province} total", total, reference), style="bold")
     invalid = ", ".join(f"{reason} {n:.0f}" for reason, n in sorted(health.invalid.items())) or "0"
     line = Text(
         f"{health.events_per_second:,.0f} events/s · events {health.events:,.0f} · "
@@ -154,7 +168,16 @@ def kpi_view(
 ) -> Group:
     """The table from an in-process engine's report (the offline demo)."""
     rows = {
-        key: TableRow(s.today, s.open, s.overdue, s.due_soon, s.undelivered, report.index(key))
+        key: TableRow(
+            s.today,
+            s.open,
+            s.overdue,
+            s.due_soon,
+            s.undelivered,
+            report.index(key),
+            s.month,
+            s.published_share,
+        )
         for key, s in report.agencies.items()
     }
     invalid: dict[str, float] = {}
@@ -177,6 +200,8 @@ def rows_from_samples(
     """Table rows, pipeline health and stream time from a /metrics scrape."""
     per: dict[tuple[str, str], dict[str, float]] = {}
     today: dict[tuple[str, str], dict[str, float]] = {}
+    month: dict[tuple[str, str], dict[str, float]] = {}
+    shares: dict[tuple[str, str], float] = {}
     idx: dict[tuple[str, str], float] = {}
     invalid: dict[str, float] = {}
     sums = {
@@ -197,6 +222,10 @@ def rows_from_samples(
             stream_time = max(value, stream_time or value)
         elif name == "citypulse_today_items":
             today.setdefault(key, {})[labels["item"]] = value
+        elif name == "citypulse_month_items":
+            month.setdefault(key, {})[labels["item"]] = value
+        elif name == "citypulse_agency_published_share":
+            shares[key] = value
         elif name == "citypulse_kpi_ratio" and labels["kpi"] == "digital_government_index":
             idx[key] = value
         elif name in _GAUGES:
@@ -209,6 +238,8 @@ def rows_from_samples(
             g.get("due_soon", 0),
             g.get("undelivered", 0),
             idx.get(key),
+            month.get(key, {}),
+            shares.get(key),
         )
         for key, g in per.items()
     }

@@ -179,7 +179,12 @@ def test_a_recording_is_simulated_and_verified_however_it_is_launched(
         timeout=120,
     )
     assert verified.returncode == 0, verified.stderr
-    assert json.loads(verified.stdout)["records"] == 300
+    output = json.loads(verified.stdout)
+    assert output["records"] == 300
+    # the v1.1 KPIs and the service index are reported, the province's from summed counts
+    province = output["kpis"]["provinces"]["TTH"]
+    assert {"digitization", "online_payment", "electronic_result"} <= set(province["rates"])
+    assert 0 < province["service_index"]["month"]["total"] <= 100
 
 
 def test_a_command_that_needs_kafka_says_how_to_give_one(
