@@ -1,9 +1,11 @@
-"""Reference data of a province: agencies, procedures, index weights, the service index's
-scoring table (``data/reference.toml``)."""
+"""Reference data of a province: agencies, procedures, the simulator's profile
+(``data/provinces/<code>.toml``), and the national index weights and service index scoring table
+(``data/national.toml``, unless the province's file has its own)."""
 
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -14,6 +16,7 @@ from .dossier import ServiceLevel
 
 __all__ = [
     "PUBLISHED",
+    "SHIPPED",
     "Agency",
     "Indicator",
     "Procedure",
@@ -21,6 +24,7 @@ __all__ = [
     "ReferenceDataError",
     "ScoringTable",
     "load_reference",
+    "load_references",
 ]
 
 AgencyLevel = Literal["province", "district", "commune"]
@@ -28,6 +32,9 @@ _LEVELS: tuple[AgencyLevel, ...] = ("province", "district", "commune")
 _SERVICE_LEVELS: tuple[ServiceLevel, ...] = ("full_process", "partial", "offline")
 #: the service index's indicator read from reference data (an agency's ``published_share``)
 PUBLISHED = "published"
+#: the provinces whose reference data ships with citypulse (CONTRACT §7); the first is the
+#: default of everything that watches one province
+SHIPPED = ("TTH", "HYN", "QNH", "AGG")
 
 
 class ReferenceDataError(ValueError):
@@ -85,6 +92,8 @@ class Reference:
     procedures: tuple[Procedure, ...]
     index_weights: tuple[tuple[str, float], ...]
     scoring: ScoringTable
+    #: what the simulator draws this province from: Profile fields and their values
+    profile: tuple[tuple[str, float], ...] = ()
 
     def agency(self, code: str) -> Agency:
         for agency in self.agencies:
@@ -99,7 +108,7 @@ class Reference:
         return tuple(a for a in self.agencies if a.level == procedure.handled_at)
 
 
-def _parse(data: dict[str, object], origin: str) -> Reference:
+def _parse(data: dict[str, object], national: dict[str, object], origin: str) -> Reference:
     def fail(msg: str) -> ReferenceDataError:
         return ReferenceDataError(f"{origin}: {msg}")
 
@@ -130,8 +139,12 @@ def _parse(data: dict[str, object], origin: str) -> Reference:
             )
             for p in data["procedures"]  # type: ignore[attr-defined]
         )
-        weights = data["index"]["weights"]  # type: ignore[index]
-        table = data["service_index"]
+        profile = tuple(
+            (str(k), float(v))
+            for k, v in data.get("profile", {}).items()  # type: ignore[attr-defined]
+        )
+        weights = data.get("index", national["index"])["weights"]  # type: ignore[index]
+        table = data.get("service_index", national["service_index"])
         assert isinstance(table, dict)
         scoring = ScoringTable(
             tuple((str(g), float(m)) for g, m in table["groups"].items()),
@@ -181,13 +194,30 @@ def _parse(data: dict[str, object], origin: str) -> Reference:
         procedures=procedures,
         index_weights=index_weights,
         scoring=scoring,
+        profile=profile,
     )
 
 
+def _packaged(name: str) -> dict[str, object]:
+    source = resources.files("citypulse.schemas").joinpath(f"data/{name}")
+    return tomllib.loads(source.read_text(encoding="utf-8"))
+
+
 @cache
-def load_reference(path: Path | None = None) -> Reference:
-    """Load reference data from ``path``, or the packaged Thua Thien Hue file."""
+def load_reference(path: Path | None = None, province: str = SHIPPED[0]) -> Reference:
+    """One province's reference data: from the file ``path``, or the packaged file of
+    ``province`` (Thua Thien Hue by default); the index weights and the scoring table from
+    the file if it has them, else the packaged national ones."""
+    national = _packaged("national.toml")
     if path is None:
-        source = resources.files("citypulse.schemas").joinpath("data/reference.toml")
-        return _parse(tomllib.loads(source.read_text(encoding="utf-8")), "reference.toml")
-    return _parse(tomllib.loads(path.read_text(encoding="utf-8")), str(path))
+        if province not in SHIPPED:
+            raise ReferenceDataError(
+                f"no reference data ships for province {province!r}: {', '.join(SHIPPED)}"
+            )
+        return _parse(_packaged(f"provinces/{province}.toml"), national, f"{province}.toml")
+    return _parse(tomllib.loads(path.read_text(encoding="utf-8")), national, str(path))
+
+
+def load_references(provinces: Iterable[str] = SHIPPED) -> tuple[Reference, ...]:
+    """The packaged reference data of several provinces (CONTRACT §7), in the order given."""
+    return tuple(load_reference(province=p) for p in provinces)
