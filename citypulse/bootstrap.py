@@ -3,23 +3,40 @@
 from __future__ import annotations
 
 from citypulse.schemas import Reference, load_reference
+from citypulse.schemas.reference import load_references
 from citypulse.streams.kpi import KpiConfig, KpiEngine
 
 from .settings import Settings
 from .topic_admin import TopicReport, ensure_topics
 
-__all__ = ["create_topics", "faust_credentials", "kpi_config", "make_engine", "reference"]
+__all__ = [
+    "create_topics",
+    "faust_credentials",
+    "kpi_config",
+    "make_engine",
+    "reference",
+    "references",
+]
+
+
+def references(settings: Settings) -> tuple[Reference, ...]:
+    """The reference data of every province watched (the first is the one a single-province
+    view shows)."""
+    if settings.reference_file is not None:
+        return (load_reference(settings.reference_file),)
+    return load_references(settings.province_codes)
 
 
 def reference(settings: Settings) -> Reference:
-    return load_reference(settings.reference_file)
+    """The first province watched: what the simulator draws from unless told otherwise."""
+    return references(settings)[0]
 
 
 def kpi_config(settings: Settings) -> KpiConfig:
     lateness = settings.allowed_lateness.total_seconds()
     retention = settings.dedup_retention
-    return KpiConfig.from_reference(
-        reference(settings),
+    return KpiConfig.from_references(
+        references(settings),
         allowed_lateness=lateness,
         retention=lateness if retention is None else retention.total_seconds(),
         due_soon_horizon=settings.due_soon_horizon.total_seconds(),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from citypulse.schemas import Reference
+from citypulse.schemas.reference import ScoringTable
 from citypulse.streams.kpi import KpiReport, PipelineStats
 from citypulse.streams.kpi.ratios import TODAY_ITEMS, index, today_ratios
 from citypulse.streams.kpi.service_index import TOTAL, mean_share, service_index
@@ -60,10 +61,10 @@ class TableRow:
     def rates(self) -> dict[str, float | None]:
         return today_ratios({c.item: int(self.today.get(c.item, 0)) for c in TODAY_ITEMS})
 
-    def month_points(self, reference: Reference) -> float | None:
+    def month_points(self, table: ScoringTable) -> float | None:
         """The service index of the month (total points), from the month's counts."""
         rates = today_ratios({c.item: int(self.month.get(c.item, 0)) for c in TODAY_ITEMS})
-        return service_index(rates, self.published_share, reference.scoring).get(TOTAL)
+        return service_index(rates, self.published_share, table).get(TOTAL)
 
 
 @dataclass(frozen=True)
@@ -80,9 +81,9 @@ def _pct(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.1f}"
 
 
-def _cells(name: str, row: TableRow, reference: Reference) -> list[str]:
+def _cells(name: str, row: TableRow, table: ScoringTable) -> list[str]:
     r = row.rates
-    points = row.month_points(reference)
+    points = row.month_points(table)
     return [
         name,
         f"{row.today.get('received', 0):.0f}",
@@ -105,7 +106,7 @@ def _cells(name: str, row: TableRow, reference: Reference) -> list[str]:
 
 
 def kpi_table(
-    reference: Reference,
+    references: Sequence[Reference],
     stream_time: float | None,
     agencies: Mapping[tuple[str, str], TableRow],
     weights: Iterable[tuple[str, float]],
@@ -113,7 +114,8 @@ def kpi_table(
     limit: int = 20,
 ) -> Group:
     """Agencies ranked by today's digital-government index, province totals, pipeline health."""
-    zone = ZoneInfo(reference.timezone)
+    first = references[0]
+    zone = ZoneInfo(first.timezone)
     now = "-"
     if stream_time is not None:
         now = (
@@ -121,7 +123,8 @@ def kpi_table(
         )
     shown = f"top {limit} of {len(agencies)}" if len(agencies) > limit else "all"
     table = Table(
-        title=f"citypulse · {reference.province_name} · stream time {now} · today's KPIs "
+        title=f"citypulse · {', '.join(r.province_name for r in references)} · stream time "
+        f"{now} · today's KPIs "
         f"· agencies ranked by digital-government index ({shown}) · svc-m: service index of the "
         "month, points out of 100"
     )
@@ -134,14 +137,14 @@ def kpi_table(
     ranked = sorted(agencies, key=lambda k: -(agencies[k].index or 0.0))
     for key in ranked[:limit]:
         name = "/".join(key) if len(provinces) > 1 else key[1]
-        table.add_row(*_cells(name, agencies[key], reference))
+        table.add_row(*_cells(name, agencies[key], first.scoring))
     weights = list(weights)
     for province in provinces:
         rows = [r for (p, _), r in agencies.items() if p == province]
         today = {c.item: sum(r.today.get(c.item, 0) for r in rows) for c in TODAY_ITEMS}
         month = {c.item: sum(r.month.get(c.item, 0) for r in rows) for c in TODAY_ITEMS}
         share = mean_share(
-            a.published_share for a in reference.agencies if reference.province == province
+            a.published_share for r in references if r.province == province for a in r.agencies
         )
         total = TableRow(
             today,
@@ -153,7 +156,7 @@ def kpi_table(
             month,
             share,
         )
-        table.add_row(*_cells(f"{province} total", total, reference), style="bold")
+        table.add_row(*_cells(f"{province} total", total, first.scoring), style="bold")
     invalid = ", ".join(f"{reason} {n:.0f}" for reason, n in sorted(health.invalid.items())) or "0"
     line = Text(
         f"{health.events_per_second:,.0f} events/s · events {health.events:,.0f} · "
@@ -164,7 +167,10 @@ def kpi_table(
 
 
 def kpi_view(
-    report: KpiReport, reference: Reference, stats: PipelineStats, events_per_second: float
+    report: KpiReport,
+    references: Sequence[Reference],
+    stats: PipelineStats,
+    events_per_second: float,
 ) -> Group:
     """The table from an in-process engine's report (the offline demo)."""
     rows = {
@@ -191,7 +197,7 @@ def kpi_view(
         sum(stats.conflict.values()),
         invalid,
     )
-    return kpi_table(reference, report.stream_time, rows, report.index_weights, health)
+    return kpi_table(references, report.stream_time, rows, report.index_weights, health)
 
 
 def rows_from_samples(

@@ -21,6 +21,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from citypulse.schemas import DEAD_LETTER_TOPIC, DOCUMENT_TOPIC, DOSSIER_TOPIC
+from citypulse.schemas.reference import SHIPPED
 
 __all__ = ["Duration", "Settings"]
 
@@ -106,8 +107,14 @@ class Settings(BaseSettings):
         "input waiting and none processed, before it exits (status 3) to be restarted.",
     )
 
+    provinces: str = Field(
+        ",".join(SHIPPED),
+        description="The provinces watched, comma-separated: their packaged reference data "
+        "(agencies, names, published shares) is loaded.",
+    )
     reference_file: Path | None = Field(
-        None, description="Reference data (TOML); default: the packaged Thua Thien Hue file."
+        None,
+        description="Reference data of one province (TOML), instead of the packaged provinces.",
     )
     allowed_lateness: Duration = Field(
         timedelta(hours=1), description="Events older than stream time minus this are late."
@@ -185,6 +192,22 @@ class Settings(BaseSettings):
         if not value.startswith("kafka://") or not value.removeprefix("kafka://"):
             raise ValueError(f"broker must look like kafka://host:port, got {value!r}")
         return value
+
+    @field_validator("provinces")
+    @classmethod
+    def _shipped(cls, value: str) -> str:
+        codes = [c.strip() for c in value.split(",") if c.strip()]
+        unknown = [c for c in codes if c not in SHIPPED]
+        if not codes or unknown:
+            raise ValueError(
+                f"provinces must be some of {','.join(SHIPPED)} (reference data ships for "
+                f"those; give another with CITYPULSE_REFERENCE_FILE), got {value!r}"
+            )
+        return ",".join(codes)
+
+    @property
+    def province_codes(self) -> tuple[str, ...]:
+        return tuple(self.provinces.split(","))
 
     @property
     def bootstrap_servers(self) -> list[str]:

@@ -39,15 +39,19 @@ __all__ = [
 ITEMS = {"today": "citypulse_today_items", "month": "citypulse_month_items"}
 _BY_KPI = {r.kpi: r for r in RATIOS}
 #: the mean published share of a province's agencies that have one (every worker exports
-#: the reference data: one value per agency first)
-_PUBLISHED = "avg by (province) (max by (province, agency) (citypulse_agency_published_share))"
+#: the reference data of every province watched: one value per agency first), for the
+#: provinces with counts (as the engine, which scores the provinces it has seen events of)
+_PUBLISHED = (
+    "avg by (province) (max by (province, agency) (citypulse_agency_published_share))\n"
+    "and on(province) group by (province) ({items})"
+)
 
 
 def _rate(indicator: Indicator, period: str) -> str:
-    if indicator.rate == PUBLISHED:
-        return _PUBLISHED
-    ratio = _BY_KPI[indicator.rate]
     items = ITEMS[period]
+    if indicator.rate == PUBLISHED:
+        return _PUBLISHED.format(items=items)
+    ratio = _BY_KPI[indicator.rate]
     return (
         f'sum by (province) ({items}{{item="{ratio.numerator.item}"}})\n'
         f'/ (sum by (province) ({items}{{item="{ratio.denominator.item}"}}) > 0)'

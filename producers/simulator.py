@@ -1,11 +1,13 @@
-"""A seeded, deterministic simulator of a province's e-government event streams.
+"""A seeded, deterministic simulator of provinces' e-government event streams.
 
 Dossiers arrive by two processes: the one-stop counter and post (office hours, with a
 morning peak five times the rest of the day) and the online portal (around the clock,
 quieter at night and at weekends). Each arrival draws a procedure and an agency from the
-reference data and generates its whole lifecycle; documents are sent between agencies in
-office hours. Events come out in event-time order, then pass through the fault injector.
-Everything is drawn from one ``random.Random(seed)``: the same config gives the same bytes.
+province's reference data and generates its whole lifecycle; documents are sent between
+agencies in office hours. Each province draws from its own profile (its reference data's
+``[profile]`` over the configured one) and its own ``random.Random``, so a province's events
+are the same whichever provinces are simulated with it; the provinces' streams are merged in
+event-time order, then pass through the fault injector. The same config gives the same bytes.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ import heapq
 import itertools
 import math
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from citypulse.schemas import DOCUMENT_TOPIC, DOSSIER_TOPIC, Agency, Procedure, Reference
@@ -85,12 +88,56 @@ class _Arrivals:
 
 
 class Simulator:
-    """``messages()`` is an endless, deterministic stream of :class:`Message`."""
+    """``messages()`` is an endless, deterministic stream of :class:`Message`, of one province
+    or several (``references``)."""
 
-    def __init__(self, reference: Reference, config: SimulationConfig | None = None) -> None:
-        self.reference = reference
+    def __init__(
+        self,
+        references: Reference | Sequence[Reference],
+        config: SimulationConfig | None = None,
+    ) -> None:
         self.config = config or SimulationConfig()
-        self.rng = random.Random(self.config.seed)
+        if isinstance(references, Reference):
+            references = (references,)
+        if len({r.province for r in references}) != len(references) or not references:
+            raise ValueError("the provinces to simulate must be given once each")
+        self.provinces = [
+            _Province(
+                r, self.config, self.config.seed if i == 0 else f"{self.config.seed}:{r.province}"
+            )
+            for i, r in enumerate(references)
+        ]
+
+    def events(self) -> Iterator[CleanEvent]:
+        """Clean events of every province in event-time order (no faults)."""
+        if len(self.provinces) == 1:
+            return self.provinces[0].events()
+        return heapq.merge(*(p.events() for p in self.provinces), key=lambda e: e[0])
+
+    # -- messages ------------------------------------------------------------------------
+    def messages(self, until: datetime | None = None) -> Iterator[Message]:
+        """Messages with faults injected; endless, or up to simulated time ``until``."""
+        clean: Iterator[CleanEvent] = self.events()
+        if until is not None:
+            end = until.timestamp()
+            clean = itertools.takewhile(lambda e: e[0] <= end, clean)
+        injector = FaultInjector(
+            self.config.faults, self.config.allowed_lateness, random.Random(self.config.seed + 1)
+        )
+        return injector.run(clean)
+
+    def take(self, n: int) -> list[Message]:
+        """The first ``n`` messages."""
+        return list(itertools.islice(self.messages(), n))
+
+
+class _Province:
+    """One province's clean stream: its arrivals, agencies' traits and lifecycles."""
+
+    def __init__(self, reference: Reference, config: SimulationConfig, seed: int | str) -> None:
+        self.reference = reference
+        self.config = replace(config, profile=replace(config.profile, **dict(reference.profile)))
+        self.rng = random.Random(seed)
         self.calendar = WorkCalendar(reference.timezone, self.config.start)
         self.lifecycles = Lifecycles(
             self.rng, self.calendar, reference.province, self.config.profile
@@ -161,7 +208,7 @@ class Simulator:
             if source == "docs":
                 sender = rng.choices(self._senders, cum_weights=self._sender_weights)[0]
                 receiver = rng.choice([a for a in self._senders if a is not sender])
-                doc_id = f"VB-{sender.code}-{n:07d}"
+                doc_id = f"VB-{self.reference.province}-{sender.code}-{n:07d}"
                 push(
                     DOCUMENT_TOPIC,
                     doc_id,
@@ -179,7 +226,7 @@ class Simulator:
                 channel = "postal" if rng.random() < cfg.profile.postal_share else "counter"
                 next_at["counter"] = counter.next()
             day = datetime.fromtimestamp(now, self.lifecycles.tz).strftime("%y%m%d")
-            dossier_id = f"{agency.code}-{day}-{n:07d}"
+            dossier_id = f"{self.reference.province}-{agency.code}-{day}-{n:07d}"
             timed = self.lifecycles.dossier(
                 dossier_id, now, procedure, agency, channel, self.traits[agency.code]
             )
@@ -192,19 +239,3 @@ class Simulator:
             else (self._procedure_slots, self._procedure_weights)
         )
         return self.rng.choices(slots, cum_weights=weights)[0]
-
-    # -- messages ------------------------------------------------------------------------
-    def messages(self, until: datetime | None = None) -> Iterator[Message]:
-        """Messages with faults injected; endless, or up to simulated time ``until``."""
-        clean: Iterator[CleanEvent] = self.events()
-        if until is not None:
-            end = until.timestamp()
-            clean = itertools.takewhile(lambda e: e[0] <= end, clean)
-        injector = FaultInjector(
-            self.config.faults, self.config.allowed_lateness, random.Random(self.config.seed + 1)
-        )
-        return injector.run(clean)
-
-    def take(self, n: int) -> list[Message]:
-        """The first ``n`` messages."""
-        return list(itertools.islice(self.messages(), n))

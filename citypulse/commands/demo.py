@@ -48,14 +48,14 @@ class DemoOptions:
 
 
 def run_offline_demo(settings: Settings, options: DemoOptions, console: Console) -> Intake:
-    reference = bootstrap.reference(settings)
+    references = bootstrap.references(settings)
     intake = Intake(bootstrap.make_engine(settings))
     config = SimulationConfig(
         seed=options.seed,
         faults=DEMO_FAULTS if options.faults else Faults(),
         allowed_lateness=settings.allowed_lateness.total_seconds(),
     )
-    simulator = Simulator(reference, config)
+    simulator = Simulator(references, config)
     messages = paced(
         simulator.messages(until=config.start + timedelta(hours=options.hours)), speed=options.speed
     )
@@ -64,7 +64,7 @@ def run_offline_demo(settings: Settings, options: DemoOptions, console: Console)
 
     def view() -> object:
         rate = n / max(1e-9, time.monotonic() - started)
-        return kpi_view(intake.engine.report(), reference, intake.stats, rate)
+        return kpi_view(intake.engine.report(), references, intake.stats, rate)
 
     with Live(console=console, auto_refresh=False, transient=False) as live:
         try:
@@ -139,7 +139,7 @@ def run_demo(settings: Settings, options: LiveDemoOptions, console: Console) -> 
             allowed_lateness=settings.allowed_lateness.total_seconds(),
         )
         until = None if options.hours is None else config.start + timedelta(hours=options.hours)
-        messages = Simulator(bootstrap.reference(settings), config).messages(until=until)
+        messages = Simulator(bootstrap.references(settings), config).messages(until=until)
         publisher = Publisher(settings.bootstrap_servers, settings.kafka_client_options())
         topics = {
             "citypulse.dossier-events": settings.dossier_topic,
@@ -214,7 +214,7 @@ def _show(
     from citypulse.console import kpi_table, rows_from_samples
     from citypulse.scrape import parse, scrape
 
-    reference = bootstrap.reference(settings)
+    references = bootstrap.references(settings)
     weights = bootstrap.kpi_config(settings).index_weights
     previous: tuple[float, float] | None = None
     finished_at: float | None = None
@@ -238,7 +238,7 @@ def _show(
             caught_up = previous is not None and health.events == previous[1] > 0
             previous = (now, health.events)
             health = replace(health, events_per_second=rate)
-            live.update(kpi_table(reference, stream_time, rows, weights, health), refresh=True)
+            live.update(kpi_table(references, stream_time, rows, weights, health), refresh=True)
             # once the simulator is done, until the worker has read everything it sent
             if finished_at is not None and (caught_up or now - finished_at > CATCH_UP_BOUND):
                 break

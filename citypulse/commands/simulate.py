@@ -20,6 +20,7 @@ from citypulse.producers.profile import Faults, SimulationConfig
 from citypulse.producers.publisher import DeliveryReport, Publisher
 from citypulse.producers.simulator import Simulator
 from citypulse.schemas import DOCUMENT_TOPIC, DOSSIER_TOPIC
+from citypulse.schemas.reference import SHIPPED, load_references
 from citypulse.settings import Settings
 
 from .arguments import Subcommands, add_command, require_broker
@@ -37,6 +38,9 @@ class SimulateOptions:
     faults: Faults = field(default_factory=Faults)
     #: late-resolution share per agency code (a degraded agency, e.g. {"CAT": 0.6})
     late_share: Mapping[str, float] = field(default_factory=dict)
+    #: the provinces to simulate (codes of the packaged reference data); None: the first
+    #: province watched (CITYPULSE_PROVINCES, or CITYPULSE_REFERENCE_FILE's)
+    provinces: tuple[str, ...] | None = None
 
 
 def _messages(settings: Settings, options: SimulateOptions) -> Iterator[Message]:
@@ -46,7 +50,10 @@ def _messages(settings: Settings, options: SimulateOptions) -> Iterator[Message]
         allowed_lateness=settings.allowed_lateness.total_seconds(),
         agency_late_share=dict(options.late_share),
     )
-    simulator = Simulator(bootstrap.reference(settings), config)
+    references = bootstrap.references(settings)
+    if options.provinces is not None:
+        references = load_references(options.provinces)
+    simulator = Simulator(references if options.provinces else references[:1], config)
     until = None if options.hours is None else config.start + timedelta(hours=options.hours)
     stream: Iterator[Message] = simulator.messages(until=until)
     if options.events is not None:
@@ -140,6 +147,12 @@ def add_parser(commands: Subcommands) -> None:
     pace.add_argument("--rate", type=float, help="messages per second")
     pace.add_argument("--speed", type=float, help="simulated seconds per real second")
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument(
+        "--provinces",
+        metavar="CODES",
+        help=f"simulate these provinces together, comma-separated, of {','.join(SHIPPED)} "
+        "(default: the first province watched)",
+    )
     for fault in FAULT_NAMES:
         parser.add_argument(
             f"--{fault}",
@@ -165,6 +178,10 @@ def add_parser(commands: Subcommands) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings, console: Console) -> int:
+    provinces = None if args.provinces is None else _provinces(args.provinces)
+    if provinces == ():
+        console.print(f"[red]simulate --provinces takes some of {','.join(SHIPPED)}[/red]")
+        return 2
     options = SimulateOptions(
         events=args.events,
         hours=args.hours,
@@ -173,6 +190,7 @@ def run(args: argparse.Namespace, settings: Settings, console: Console) -> int:
         seed=args.seed,
         faults=Faults(**{name: getattr(args, name) for name in FAULT_NAMES}),
         late_share=_late_shares(args.late_agency),
+        provinces=provinces,
     )
     if args.to is None:
         require_broker(settings)
@@ -185,6 +203,12 @@ def run(args: argparse.Namespace, settings: Settings, console: Console) -> int:
         return 2
     simulate_to_file(settings, options, args.to, console)
     return 0
+
+
+def _provinces(codes: str) -> tuple[str, ...]:
+    """The codes given, or () if any is not a packaged province's."""
+    chosen = tuple(c.strip() for c in codes.split(",") if c.strip())
+    return chosen if chosen and all(c in SHIPPED for c in chosen) else ()
 
 
 def _late_shares(pairs: list[str]) -> dict[str, float]:

@@ -126,7 +126,7 @@ def run(args: argparse.Namespace, settings: Settings, console: Console) -> int:
     elif args.format == "json":
         sys.stdout.write(as_json(verified) + "\n")
     else:
-        console.print(kpi_view(verified.report, bootstrap.reference(settings), verified.stats, 0))
+        console.print(kpi_view(verified.report, bootstrap.references(settings), verified.stats, 0))
         if verified.skipped:
             console.print(f"skipped (not an input topic): {dict(verified.skipped)}")
     return 0

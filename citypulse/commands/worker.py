@@ -64,7 +64,7 @@ def run_worker(settings: Settings) -> None:
         stall_timeout=settings.stall_timeout.total_seconds(),
     )
     worker = create_worker(config, bootstrap.kpi_config(settings))
-    worker.registry.register(AgencyInfoCollector(bootstrap.reference(settings)))
+    worker.registry.register(AgencyInfoCollector(bootstrap.references(settings)))
     gc.set_threshold(*GC_THRESHOLDS)
     health.serve(settings.http_port, worker.registry, worker.liveness, addr=settings.http_host)
     health.watchdog(worker.liveness)

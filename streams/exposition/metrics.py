@@ -10,7 +10,7 @@ rest from the contract's enumerations.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, NamedTuple, get_args
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -92,35 +92,37 @@ def _gauge(name: str, doc: str, rows: Iterable[tuple[tuple[str, str], float]]) -
 
 
 class AgencyInfoCollector(Collector):
-    """``citypulse_agency_info``: 1 for every agency of the reference data, with its names.
+    """``citypulse_agency_info``: 1 for every agency of the reference data of the provinces
+    watched, with its names; ``citypulse_agency_published_share`` where it is known.
 
     The KPI series carry codes only (bounded, stable labels); alert texts and dashboards join
     this series on (province, agency) to show the names people know the agencies by. Every
     worker exports the whole reference, so a query takes ``max by`` (or ``first``) of it.
     """
 
-    def __init__(self, reference: Reference) -> None:
-        self._reference = reference
+    def __init__(self, references: Reference | Sequence[Reference]) -> None:
+        self._references = (references,) if isinstance(references, Reference) else references
 
     def collect(self) -> Iterator[Metric]:
-        r = self._reference
         family = GaugeMetricFamily(
             "citypulse_agency_info",
             "1 for each agency of the reference data; its names and level as labels.",
             labels=[*_KEY, "agency_name", "province_name", "level", "district"],
         )
-        for a in r.agencies:
-            family.add_metric([r.province, a.code, a.name, r.province_name, a.level, a.district], 1)
-        yield family
         shares = GaugeMetricFamily(
             "citypulse_agency_published_share",
             "Share of the agency's procedures published on time on the national database "
             "(reference data; the transparency group of the service index).",
             labels=_KEY,
         )
-        for a in r.agencies:
-            if a.published_share is not None:
-                shares.add_metric([r.province, a.code], a.published_share)
+        for r in self._references:
+            for a in r.agencies:
+                family.add_metric(
+                    [r.province, a.code, a.name, r.province_name, a.level, a.district], 1
+                )
+                if a.published_share is not None:
+                    shares.add_metric([r.province, a.code], a.published_share)
+        yield family
         yield shares
 
 

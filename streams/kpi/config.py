@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Final
@@ -108,14 +109,35 @@ class KpiConfig:
     @classmethod
     def from_reference(cls, reference: Reference, **overrides: object) -> KpiConfig:
         """Known agencies, timezone, index weights and the service index from reference data."""
+        return cls.from_references((reference,), **overrides)
+
+    @classmethod
+    def from_references(cls, references: Sequence[Reference], **overrides: object) -> KpiConfig:
+        """The same from several provinces' reference data: their agencies and published
+        shares together; one timezone, index weights and scoring table for all of them (the
+        provinces are ranked on one scale)."""
+        first = references[0]
+        for r in references[1:]:
+            if (r.timezone, r.index_weights, r.scoring) != (
+                first.timezone,
+                first.index_weights,
+                first.scoring,
+            ):
+                raise ValueError(
+                    f"{r.province} and {first.province} differ in timezone, index weights or "
+                    "service index table: provinces watched together share them"
+                )
         values: dict[str, object] = {
-            "timezone": reference.timezone,
-            "known_agencies": frozenset((reference.province, a.code) for a in reference.agencies),
-            "index_weights": reference.index_weights,
-            "scoring": reference.scoring,
+            "timezone": first.timezone,
+            "known_agencies": frozenset(
+                (r.province, a.code) for r in references for a in r.agencies
+            ),
+            "index_weights": first.index_weights,
+            "scoring": first.scoring,
             "published_shares": tuple(
-                ((reference.province, a.code), a.published_share)
-                for a in reference.agencies
+                ((r.province, a.code), a.published_share)
+                for r in references
+                for a in r.agencies
                 if a.published_share is not None
             ),
         }

@@ -6,7 +6,7 @@ the period (nothing to divide by) is left out of its group. A group scores ``max
 ``total = 100 × Σ group scores ÷ Σ max of the defined groups``. So an agency is not penalised
 for what it had no dossiers for, and a perfect agency scores 100.
 
-The scoring table is reference data (``[service_index]`` of ``reference.toml``); the rates are
+The scoring table is reference data (``[service_index]`` of ``national.toml``); the rates are
 those of :mod:`.ratios` over a period, and the transparency indicator reads the agency's
 ``published_share``.
 """

@@ -11,6 +11,7 @@ from citypulse.broker import EmbeddedBroker
 from citypulse.producers.profile import Faults, SimulationConfig
 from citypulse.producers.simulator import Simulator
 from citypulse.schemas import load_reference
+from citypulse.schemas.reference import load_references
 from tests.support.samples import kpi_samples
 from tests.support.topics_under_test import (
     Setup,
@@ -25,6 +26,8 @@ from tests.support.worker import WorkerProcess, eventually_equal, union_of
 pytestmark = pytest.mark.integration
 
 REF = load_reference()
+#: two provinces whose departments share their codes (CONTRACT §7)
+TWO_PROVINCES = load_references(("TTH", "HYN"))
 FAULTS = Faults(duplicate=0.02, disorder=0.05, late=0.01, malformed=0.01, pii=0.01)
 
 
@@ -36,10 +39,14 @@ def setup(broker: EmbeddedBroker, topic_prefix: str, tmp_path: Path) -> Setup:
 def test_kpis_of_a_faulty_stream_equal_the_oracle_and_bad_input_is_dead_lettered(
     broker: EmbeddedBroker, setup: Setup
 ) -> None:
-    messages = Simulator(REF, SimulationConfig(seed=21, faults=FAULTS)).take(20_000)
+    messages = Simulator(TWO_PROVINCES, SimulationConfig(seed=21, faults=FAULTS)).take(20_000)
     publish(broker, setup, messages)
     expected = expected_kpis(setup.records)
-    assert len(expected) > 3000  # 40 agencies x ~90 series: the comparison is not vacuous
+    assert len(expected) > 6000  # 80 agencies x ~90 series: the comparison is not vacuous
+    departments = {
+        dict(labels)["province"] for _, labels in expected if ("agency", "STP") in labels
+    }
+    assert departments == {"TTH", "HYN"}  # the same code in two provinces: two agencies
     with WorkerProcess(setup.env, setup.tmp / "worker.log") as worker:
         eventually_equal([worker], expected, timeout=240)
 
@@ -93,7 +100,7 @@ def test_a_worker_killed_mid_stream_resumes_without_double_counting(
 def test_two_workers_share_the_work_and_the_survivor_takes_over(
     broker: EmbeddedBroker, setup: Setup
 ) -> None:
-    messages = Simulator(REF, SimulationConfig(seed=23, faults=FAULTS)).take(20_000)
+    messages = Simulator(TWO_PROVINCES, SimulationConfig(seed=23, faults=FAULTS)).take(20_000)
     publish(broker, setup, messages)
     expected = expected_kpis(setup.records)
     with (

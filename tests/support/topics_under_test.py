@@ -10,7 +10,8 @@ from kafka import KafkaConsumer, TopicPartition
 from citypulse.broker import EmbeddedBroker
 from citypulse.producers.faults import Message
 from citypulse.producers.publisher import Publisher
-from citypulse.schemas import DOCUMENT_TOPIC, DOSSIER_TOPIC, load_reference
+from citypulse.schemas import DOCUMENT_TOPIC, DOSSIER_TOPIC
+from citypulse.schemas.reference import load_references
 from citypulse.streams.kpi import KpiConfig
 from citypulse.topic_admin import ensure_topics
 
@@ -28,7 +29,8 @@ __all__ = [
     "read_topic",
 ]
 
-CONFIG = KpiConfig.from_reference(load_reference())
+#: as the worker's: every packaged province's reference data (CITYPULSE_PROVINCES' default)
+CONFIG = KpiConfig.from_references(load_references())
 PARTITIONS = 4
 
 

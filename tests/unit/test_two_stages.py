@@ -14,6 +14,7 @@ from citypulse.producers.profile import Faults, SimulationConfig
 from citypulse.producers.simulator import Simulator
 from citypulse.schemas import DecodeError, Event, decode, load_reference
 from citypulse.schemas.document import DocumentEventBase
+from citypulse.schemas.reference import SHIPPED, load_references
 from citypulse.streams.kpi import (
     AgencyBook,
     Fact,
@@ -28,7 +29,7 @@ from citypulse.streams.kpi.facts import Delivered, DueAdded, DueRemoved
 from tests.support.compare import first_difference, normalised, oracle_for
 
 REF = load_reference()
-CONFIG = KpiConfig.from_reference(REF)
+CONFIG = KpiConfig.from_references(load_references())
 PARTITIONS = 4
 
 
@@ -39,16 +40,25 @@ def stream_of(event: Event) -> str:
 
 
 MONDAY = SimulationConfig().start
-MONTH_END = MONDAY.replace(day=30)  # Monday 30 March: the stream ends on 1 April
+MONTH_END = MONDAY.replace(day=31)  # Tuesday 31 March: every stream below reaches 1 April
 
 
-@pytest.mark.parametrize(("seed", "start"), [(4, MONDAY), (5, MONDAY), (6, MONTH_END)])
+@pytest.mark.parametrize(
+    ("seed", "provinces", "start", "count"),
+    [
+        (4, ("TTH",), MONDAY, 30_000),
+        # several provinces sharing agency codes, a month boundary inside the stream
+        (5, ("TTH", "HYN"), MONTH_END, 50_000),
+        (6, ("QNH", "AGG"), MONTH_END, 50_000),
+        (7, SHIPPED, MONTH_END, 50_000),
+    ],
+)
 def test_entity_stage_per_partition_plus_agency_stage_equals_the_oracle(
-    seed: int, start: datetime
+    seed: int, provinces: tuple[str, ...], start: datetime, count: int
 ) -> None:
     faults = Faults(duplicate=0.02, disorder=0.05, late=0.01, malformed=0.01)
     simulation = SimulationConfig(seed=seed, start=start, faults=faults)
-    messages = Simulator(REF, simulation).take(30_000)
+    messages = Simulator(load_references(provinces), simulation).take(count)
     events = [e for m in messages if not isinstance(e := decode(m.topic, m.value), DecodeError)]
 
     facts_by_stream: dict[str, list[Fact]] = defaultdict(list)
@@ -73,11 +83,15 @@ def test_entity_stage_per_partition_plus_agency_stage_equals_the_oracle(
     expected = oracle_for(events, CONFIG, stream_of=stream_of)
     assert first_difference(got, expected) is None, first_difference(got, expected)
     assert mismatched == []
-    province = got["provinces"]["TTH"]
-    assert set(province["service_index"]["month"]) >= {"transparency", "progress", "total"}
-    if start == MONTH_END:  # the month began inside the stream: it holds less than the totals
-        assert report.day.startswith("2026-04")
-        assert 0 < province["month"]["received"] < sum(province["received"].values())
+    assert sorted(got["provinces"]) == sorted(provinces)
+    for province in got["provinces"].values():
+        assert set(province["service_index"]["month"]) >= {"transparency", "progress", "total"}
+        if start == MONTH_END:  # the month began inside the stream: less than the totals
+            assert report.day.startswith("2026-04")
+            assert 0 < province["month"]["received"] < sum(province["received"].values())
+    # the same department code in several provinces: one agency each, never merged
+    departments = [k for k in got["agencies"] if k.endswith("/SKHDT")]
+    assert len(departments) == len(provinces)
 
 
 def test_an_engine_that_records_facts_has_no_report_of_its_own() -> None:
