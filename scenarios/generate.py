@@ -21,6 +21,7 @@ from citypulse.producers.profile import Faults, SimulationConfig
 from citypulse.producers.recording import write_messages
 from citypulse.producers.simulator import Simulator
 from citypulse.schemas import DOCUMENT_TOPIC, DOSSIER_TOPIC, load_reference
+from citypulse.schemas.reference import load_references
 
 HERE = Path(__file__).resolve().parent
 PARTITIONS = 4
@@ -94,10 +95,17 @@ def malformed_burst() -> Iterator[Message]:
     yield from pending if nxt is None else [nxt, *pending]
 
 
+def digitisation_lags() -> list[Message]:
+    """Thua Thien Hue and Hung Yen together; Hung Yen digitises fewer dossiers at reception
+    and issues fewer electronic results (its reference profile), and ranks lower."""
+    return Simulator(load_references(("TTH", "HYN")), BASE).take(40_000)
+
+
 SCENARIOS = {
     "agency-behind": agency_behind,
     "documents-stall": documents_stall,
     "malformed-burst": malformed_burst,
+    "digitisation-lags": digitisation_lags,
 }
 
 

@@ -36,6 +36,9 @@ def main() -> int:
     p.add_argument("--terms", type=int, default=1)
     p.add_argument("--settle-timeout", type=float, default=180.0)
     p.add_argument("--log-level", default="WARNING")
+    p.add_argument(
+        "--provinces", default="TTH,HYN", help="provinces simulated together, comma-separated"
+    )
     p.add_argument("--logs", type=Path, default=None, help="where run directories go")
     p.add_argument("--keep", action="store_true", help="keep the logs of exact runs too")
     p.add_argument("--show-schedule", action="store_true", help="print the schedule and exit")
@@ -56,6 +59,7 @@ def main() -> int:
             terms=args.terms,
             settle_timeout=args.settle_timeout,
             log_level=args.log_level,
+            provinces=tuple(args.provinces.split(",")),
         )
         if args.show_schedule:
             print(config)

@@ -27,7 +27,8 @@ from citypulse.broker import EmbeddedBroker
 from citypulse.producers.profile import Faults, SimulationConfig
 from citypulse.producers.publisher import Publisher
 from citypulse.producers.simulator import Simulator
-from citypulse.schemas import DOCUMENT_TOPIC, DOSSIER_TOPIC, load_reference
+from citypulse.schemas import DOCUMENT_TOPIC, DOSSIER_TOPIC
+from citypulse.schemas.reference import load_references
 
 from .samples import Samples, differences, parse
 from .topics_under_test import expected_kpis, new_setup, read_topic
@@ -65,6 +66,8 @@ class ChaosConfig:
     terms: int = 1
     settle_timeout: float = 180.0  # after the last fault, for the KPIs to equal the oracle
     log_level: str = "WARNING"
+    #: the provinces simulated together (their departments share codes, CONTRACT §7)
+    provinces: tuple[str, ...] = ("TTH", "HYN")
 
 
 @dataclass
@@ -84,7 +87,8 @@ class ChaosResult:
         c = self.config
         counts = {k: sum(f.kind == k for f in self.faults) for k in ("kill", "freeze", "term")}
         what = (
-            f"seed={c.seed} workers={c.workers} events={c.events} kills={counts['kill']} "
+            f"seed={c.seed} workers={c.workers} events={c.events} "
+            f"provinces={','.join(c.provinces)} kills={counts['kill']} "
             f"freezes={counts['freeze']} terms={counts['term']} run={self.duration:.0f}s"
         )
         done = ", ".join(f"{repair}: {n}" for repair, n in self.repaired.items() if n)
@@ -179,9 +183,8 @@ def _apply_alone(slots: _Slots, fault: Fault, logs: Path) -> None:
 
 def _produce(broker: EmbeddedBroker, topics: dict[str, str], config: ChaosConfig) -> str | None:
     """Publish the seeded stream in paced chunks over ``produce_seconds``; an error or None."""
-    reference = load_reference()
     sim = SimulationConfig(seed=config.seed, faults=STREAM_FAULTS)
-    messages = Simulator(reference, sim).take(config.events)
+    messages = Simulator(load_references(config.provinces), sim).take(config.events)
     publisher = Publisher([broker.bootstrap])
     chunks = max(1, int(config.produce_seconds * 4))
     size = -(-len(messages) // chunks)

@@ -12,7 +12,9 @@ import pytest
 
 from citypulse.commands.replay import ReplayOptions
 from citypulse.commands.verify import verify
+from citypulse.dashboards.service_index_rules import INDEX_THRESHOLDS
 from citypulse.producers.recording import read_recording
+from citypulse.schemas import load_reference
 from citypulse.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,7 +30,9 @@ def generator() -> ModuleType:
     return module
 
 
-@pytest.mark.parametrize("name", ["agency-behind", "documents-stall", "malformed-burst"])
+@pytest.mark.parametrize(
+    "name", ["agency-behind", "documents-stall", "malformed-burst", "digitisation-lags"]
+)
 def test_the_checked_in_scenario_is_what_the_generator_writes(name: str, tmp_path: Path) -> None:
     g = generator()
     written = g.write(name, g.SCENARIOS[name](), tmp_path)
@@ -83,3 +87,17 @@ def test_malformed_burst_dead_letters_400_and_leaves_the_kpis_alone() -> None:
     g = generator()
     clean = g.simulated(g.BASE, 20_000)
     assert sum(burst.stats.events.values()) == len(clean)
+
+
+def test_digitisation_lags_puts_hung_yen_below_the_province_service_index_threshold() -> None:
+    """Two provinces; Hung Yen digitises and issues electronic results far less than Thua
+    Thien Hue, loses its points in the digitization group, and its month index falls below
+    the province alert's threshold while Thua Thien Hue's stays above."""
+    report = verified("digitisation-lags").report
+    table = load_reference().scoring
+    threshold = next(t for t in INDEX_THRESHOLDS if t.scope == "province").warning
+    hyn, tth = (report.provinces[p] for p in ("HYN", "TTH"))
+    assert hyn.month_rates["digitization"] < 0.5 < tth.month_rates["digitization"]
+    hyn_index, tth_index = (s.service_index(table)["month"] for s in (hyn, tth))
+    assert hyn_index["digitization"] < tth_index["digitization"]
+    assert hyn_index["total"] < threshold < tth_index["total"]
