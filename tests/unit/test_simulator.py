@@ -127,7 +127,8 @@ def test_a_degraded_agency_falls_behind_on_its_deadlines() -> None:
         intake = Intake(engine)
         config = SimulationConfig(seed=5, agency_late_share=overrides)
         for m in Simulator(REF, config).messages(until=START + timedelta(days=14)):
-            intake.feed(m.topic, m.value)
+            if m.key.startswith(b"TTH-SGTVT-"):  # its dossiers only: the rest costs time
+                intake.feed(m.topic, m.value)
         rate = engine.report().agencies[("TTH", "SGTVT")].rates["on_time_resolution"]
         assert rate is not None
         return rate

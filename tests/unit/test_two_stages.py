@@ -47,10 +47,9 @@ MONTH_END = MONDAY.replace(day=31)  # Tuesday 31 March: every stream below reach
     ("seed", "provinces", "start", "count"),
     [
         (4, ("TTH",), MONDAY, 30_000),
-        # several provinces sharing agency codes, a month boundary inside the stream
-        (5, ("TTH", "HYN"), MONTH_END, 50_000),
-        (6, ("QNH", "AGG"), MONTH_END, 50_000),
-        (7, SHIPPED, MONTH_END, 50_000),
+        # provinces sharing agency codes, a month boundary inside the stream (the engine
+        # against the oracle on three such streams of 50,000: test_oracle_comparison.py)
+        (5, SHIPPED, MONTH_END, 30_000),
     ],
 )
 def test_entity_stage_per_partition_plus_agency_stage_equals_the_oracle(
