@@ -50,10 +50,12 @@ def _messages(settings: Settings, options: SimulateOptions) -> Iterator[Message]
         allowed_lateness=settings.allowed_lateness.total_seconds(),
         agency_late_share=dict(options.late_share),
     )
-    references = bootstrap.references(settings)
-    if options.provinces is not None:
-        references = load_references(options.provinces)
-    simulator = Simulator(references if options.provinces else references[:1], config)
+    references = (
+        bootstrap.references(settings)[:1]
+        if options.provinces is None
+        else load_references(options.provinces)
+    )
+    simulator = Simulator(references, config)
     until = None if options.hours is None else config.start + timedelta(hours=options.hours)
     stream: Iterator[Message] = simulator.messages(until=until)
     if options.events is not None:
